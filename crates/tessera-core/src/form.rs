@@ -1,0 +1,205 @@
+//! Strict parsing of `application/x-www-form-urlencoded` bodies.
+//!
+//! RFC 6749 section 3.1 says parameters sent without a value are treated as omitted and that a
+//! parameter must not be sent more than once. Lenient parsers (DOT's among them) take the last
+//! of two values or replace bad UTF-8 silently; here each of those is an error the endpoint
+//! answers with `invalid_request`.
+
+use std::fmt;
+
+/// Why a body is not a valid form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormError {
+    /// A `%` not followed by two hexadecimal digits.
+    BadPercentEncoding,
+    /// A name or value that does not decode to UTF-8.
+    InvalidUtf8,
+    /// A NUL character in a name or value.
+    NulByte,
+    /// The same parameter twice.
+    Duplicate(String),
+}
+
+impl FormError {
+    /// A description safe to send back: names a parameter at most, never a value.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::BadPercentEncoding => "The request body has a malformed percent-encoding.",
+            Self::InvalidUtf8 => "The request body is not valid UTF-8.",
+            Self::NulByte => "The request body contains a NUL character.",
+            Self::Duplicate(_) => "A parameter was included more than once.",
+        }
+    }
+}
+
+impl fmt::Display for FormError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Duplicate(name) => write!(f, "parameter {name:?} repeated"),
+            other => f.write_str(other.description()),
+        }
+    }
+}
+
+/// A parsed form: each name once, in the order sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The value of `name`, or `None` when it is absent or empty (RFC 6749 section 3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+/// Parses a form body. Empty segments (`a=1&&b=2`) are skipped; a segment without `=` is a
+/// name with an empty value.
+pub fn parse(body: &[u8]) -> Result<Form, FormError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for segment in body.split(|&b| b == b'&') {
+        if segment.is_empty() {
+            continue;
+        }
+        let (name, value) = match segment.iter().position(|&b| b == b'=') {
+            Some(i) => (&segment[..i], &segment[i + 1..]),
+            None => (segment, &[][..]),
+        };
+        let name = decode(name)?;
+        let value = decode(value)?;
+        if pairs.iter().any(|(k, _)| *k == name) {
+            return Err(FormError::Duplicate(name));
+        }
+        pairs.push((name, value));
+    }
+    Ok(Form { pairs })
+}
+
+/// Decodes one component: `+` is a space, `%XX` a byte; the result must be UTF-8 without NUL.
+pub fn decode(input: &[u8]) -> Result<String, FormError> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = input.get(i + 1).and_then(|&c| hex(c));
+                let lo = input.get(i + 2).and_then(|&c| hex(c));
+                match (hi, lo) {
+                    (Some(h), Some(l)) => out.push(h << 4 | l),
+                    _ => return Err(FormError::BadPercentEncoding),
+                }
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    if out.contains(&0) {
+        return Err(FormError::NulByte);
+    }
+    String::from_utf8(out).map_err(|_| FormError::InvalidUtf8)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_names_values_and_decoding() {
+        let form = parse(b"token=abc%2Bd&client_id=my+app&flag").expect("valid form");
+        assert_eq!(form.get("token"), Some("abc+d"));
+        assert_eq!(form.get("client_id"), Some("my app"));
+        assert_eq!(form.get("flag"), None, "a parameter without value is omitted");
+        assert_eq!(form.len(), 3);
+    }
+
+    #[test]
+    fn empty_values_count_as_omitted() {
+        let form = parse(b"client_secret=&token=x").expect("valid form");
+        assert_eq!(form.get("client_secret"), None);
+        assert!(!form.contains("client_secret"));
+    }
+
+    #[test]
+    fn refuses_duplicates_even_with_equal_values() {
+        assert_eq!(
+            parse(b"token=a&token=a"),
+            Err(FormError::Duplicate("token".into()))
+        );
+        assert_eq!(
+            parse(b"a=1&b=2&%61=3"),
+            Err(FormError::Duplicate("a".into())),
+            "names are compared after decoding"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_encodings() {
+        assert_eq!(parse(b"token=%zz"), Err(FormError::BadPercentEncoding));
+        assert_eq!(parse(b"token=%4"), Err(FormError::BadPercentEncoding));
+        assert_eq!(parse(b"token=%ff%fe"), Err(FormError::InvalidUtf8));
+        assert_eq!(parse(b"token=\xff"), Err(FormError::InvalidUtf8));
+        assert_eq!(parse(b"token=a%00b"), Err(FormError::NulByte));
+    }
+
+    #[test]
+    fn skips_empty_segments() {
+        let form = parse(b"&&a=1&&").expect("valid form");
+        assert_eq!(form.get("a"), Some("1"));
+        assert_eq!(form.len(), 1);
+    }
+
+    fn encode(s: &str) -> String {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn round_trips_encoded_pairs(
+            pairs in proptest::collection::btree_map("[^\u{0}]{1,12}", "[^\u{0}]{1,24}", 0..6)
+        ) {
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let form = parse(body.as_bytes()).expect("encoded pairs parse");
+            for (k, v) in &pairs {
+                prop_assert_eq!(form.get(k), Some(v.as_str()));
+            }
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! Grants and the tokens issued under them.
+//!
+//! A grant is one authorization: a password or client-credentials request, a code exchange,
+//! and every token refreshed from it. Revocation acts on the whole grant (SPEC section 5 rule
+//! 7), so a token is active only while it, and its grant, are live.
+
+use serde::Serialize;
+
+use crate::UnixTime;
+use crate::client::{Client, ClientType, GrantType};
+use crate::entropy::Entropy;
+use crate::error::OAuthError;
+use crate::scope::Scope;
+use crate::token::{self, GeneratedToken, TokenDigest, TokenKind};
+
+/// Token lifetimes in seconds, under DOT's setting names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_token: i64,
+    pub refresh_token: i64,
+    pub authorization_code: i64,
+    pub id_token: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            access_token: 3600,
+            refresh_token: 30 * 24 * 3600,
+            authorization_code: 60,
+            id_token: 3600,
+        }
+    }
+}
+
+/// The two kinds of token a grant holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    AccessToken,
+    RefreshToken,
+}
+
+impl TokenType {
+    /// The kind named by a recognised token's prefix, if it is one a grant holds.
+    pub fn of_kind(kind: TokenKind) -> Option<Self> {
+        match kind {
+            TokenKind::AccessToken => Some(Self::AccessToken),
+            TokenKind::RefreshToken => Some(Self::RefreshToken),
+            _ => None,
+        }
+    }
+
+    /// The name used by `token_type_hint` (RFC 7009 section 2.1).
+    pub fn hint_name(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// A token row to insert: the digest, never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub digest: TokenDigest,
+    pub scope: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A grant to insert together with its first tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGrant {
+    pub client_pk: i64,
+    pub user_id: Option<i64>,
+    /// How it was authorized: a [`GrantType`] name.
+    pub kind: GrantType,
+    pub scope: String,
+    pub created_at: UnixTime,
+}
+
+/// Everything known about one stored token, joined with its grant, client and user: what
+/// revocation, introspection and refresh decide on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenContext {
+    pub token_type: TokenType,
+    pub digest: TokenDigest,
+    pub scope: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+    /// Refresh tokens only: when it was exchanged (rotated) for new tokens.
+    pub used_at: Option<UnixTime>,
+    pub grant_id: i64,
+    pub grant_revoked_at: Option<UnixTime>,
+    pub client_pk: i64,
+    pub client_id: String,
+    pub client_type: ClientType,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+}
+
+/// Where a token stands in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Expired,
+    /// Revoked itself or through its grant.
+    Revoked,
+    /// A refresh token already exchanged: presenting it again is reuse.
+    Used,
+}
+
+impl TokenContext {
+    pub fn state(&self, now: UnixTime) -> TokenState {
+        if self.revoked_at.is_some() || self.grant_revoked_at.is_some() {
+            TokenState::Revoked
+        } else if self.used_at.is_some() {
+            TokenState::Used
+        } else if now >= self.expires_at {
+            TokenState::Expired
+        } else {
+            TokenState::Active
+        }
+    }
+
+    pub fn is_active(&self, now: UnixTime) -> bool {
+        self.state(now) == TokenState::Active
+    }
+}
+
+/// The successful token response of RFC 6749 section 5.1.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Freshly minted tokens: rows for the store, the response for the client.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    pub access_token: NewToken,
+    pub refresh_token: Option<NewToken>,
+    pub response: TokenResponse,
+}
+
+/// Mints an access token, and a refresh token when `refresh_scope` is given. The refresh
+/// token keeps the scope the grant was given (RFC 6749 section 6), while the access token may
+/// be narrower.
+pub fn mint(
+    entropy: &mut dyn Entropy,
+    now: UnixTime,
+    lifetimes: &Lifetimes,
+    access_scope: &Scope,
+    refresh_scope: Option<&Scope>,
+) -> Issuance {
+    let at: GeneratedToken = token::generate(TokenKind::AccessToken, entropy);
+    let rt = refresh_scope.map(|s| (token::generate(TokenKind::RefreshToken, entropy), s));
+    let scope = access_scope.to_string();
+    Issuance {
+        access_token: NewToken {
+            digest: at.digest,
+            scope: scope.clone(),
+            issued_at: now,
+            expires_at: now + lifetimes.access_token,
+        },
+        refresh_token: rt.as_ref().map(|(t, s)| NewToken {
+            digest: t.digest,
+            scope: s.to_string(),
+            issued_at: now,
+            expires_at: now + lifetimes.refresh_token,
+        }),
+        response: TokenResponse {
+            access_token: at.text,
+            token_type: "Bearer",
+            expires_in: lifetimes.access_token,
+            refresh_token: rt.map(|(t, _)| t.text),
+            scope,
+        },
+    }
+}
+
+/// Whether `client` may use `grant` at the token endpoint. Client credentials are for
+/// confidential clients only (RFC 6749 section 4.4).
+pub fn check_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
+    if !client.has_grant_type(grant) {
+        return Err(OAuthError::unauthorized_client(
+            "The client is not authorized to use this grant type.",
+        ));
+    }
+    if grant == GrantType::ClientCredentials && client.client_type != ClientType::Confidential {
+        return Err(OAuthError::unauthorized_client(
+            "Only confidential clients may use the client_credentials grant.",
+        ));
+    }
+    Ok(())
+}
+
+/// What to do with a refresh request, decided on the token as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshDecision {
+    /// Rotate: mark the old refresh token used, revoke the grant's access tokens, issue these
+    /// scopes (access, refresh).
+    Rotate {
+        grant_id: i64,
+        access_scope: Scope,
+        refresh_scope: Scope,
+    },
+    /// The refresh token was already used: someone replayed it. Revoke the whole grant
+    /// (reuse detection), then answer `invalid_grant`.
+    RevokeGrant { grant_id: i64 },
+    /// Refuse with this error; nothing changes.
+    Refuse(OAuthError),
+}
+
+/// Decides a `refresh_token` grant request (RFC 6749 section 6) for an authenticated client.
+pub fn decide_refresh(
+    found: Option<&TokenContext>,
+    client: &Client,
+    requested_scope: Option<&str>,
+    now: UnixTime,
+) -> RefreshDecision {
+    let invalid = |d| RefreshDecision::Refuse(OAuthError::invalid_grant(d));
+    let Some(ctx) = found else {
+        return invalid("The refresh token is invalid.");
+    };
+    if ctx.token_type != TokenType::RefreshToken {
+        return invalid("The refresh token is invalid.");
+    }
+    // A token bound to another client is not theirs to use or to burn (RFC 6749 section 10.4).
+    if ctx.client_pk != client.id {
+        return invalid("The refresh token was issued to another client.");
+    }
+    match ctx.state(now) {
+        TokenState::Active => {}
+        TokenState::Used => {
+            return RefreshDecision::RevokeGrant {
+                grant_id: ctx.grant_id,
+            };
+        }
+        TokenState::Revoked => return invalid("The refresh token has been revoked."),
+        TokenState::Expired => return invalid("The refresh token has expired."),
+    }
+    let refresh_scope = match Scope::parse(&ctx.scope) {
+        Ok(s) => s,
+        Err(_) => return invalid("The refresh token is invalid."),
+    };
+    let access_scope = match requested_scope.map(Scope::parse) {
+        None => refresh_scope.clone(),
+        Some(Err(e)) => return RefreshDecision::Refuse(e),
+        Some(Ok(s)) if s.is_empty() => refresh_scope.clone(),
+        Some(Ok(s)) if s.is_subset(&refresh_scope) => s,
+        Some(Ok(_)) => {
+            return RefreshDecision::Refuse(OAuthError::invalid_scope(
+                "The requested scope exceeds the scope originally granted.",
+            ));
+        }
+    };
+    RefreshDecision::Rotate {
+        grant_id: ctx.grant_id,
+        access_scope,
+        refresh_scope,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::client::SecretHash;
+    use crate::entropy::SeededEntropy;
+    use crate::error::ErrorCode;
+
+    pub(crate) fn client(id: i64) -> Client {
+        Client {
+            id,
+            client_id: format!("client{id}"),
+            name: "App".into(),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::Password, GrantType::ClientCredentials],
+            secret: SecretHash::sha256_of("s"),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            user_id: None,
+            skip_authorization: false,
+            algorithm: None,
+            created_at: 0,
+        }
+    }
+
+    pub(crate) fn refresh_ctx(client_pk: i64) -> TokenContext {
+        TokenContext {
+            token_type: TokenType::RefreshToken,
+            digest: TokenDigest([7; 32]),
+            scope: "read write".into(),
+            issued_at: 100,
+            expires_at: 1000,
+            revoked_at: None,
+            used_at: None,
+            grant_id: 5,
+            grant_revoked_at: None,
+            client_pk,
+            client_id: format!("client{client_pk}"),
+            client_type: ClientType::Confidential,
+            user_id: Some(3),
+            username: Some("alice".into()),
+        }
+    }
+
+    #[test]
+    fn token_states() {
+        let mut ctx = refresh_ctx(1);
+        assert_eq!(ctx.state(500), TokenState::Active);
+        assert_eq!(ctx.state(1000), TokenState::Expired, "expiry is exclusive");
+        ctx.used_at = Some(200);
+        assert_eq!(ctx.state(500), TokenState::Used);
+        ctx.grant_revoked_at = Some(300);
+        assert_eq!(ctx.state(500), TokenState::Revoked, "revocation wins over use");
+    }
+
+    #[test]
+    fn mint_issues_distinct_prefixed_tokens() {
+        let lifetimes = Lifetimes::default();
+        let scope = Scope::parse("read write").expect("scope");
+        let narrow = Scope::parse("read").expect("scope");
+        let out = mint(
+            &mut SeededEntropy::new(1),
+            1000,
+            &lifetimes,
+            &narrow,
+            Some(&scope),
+        );
+        let rt = out.refresh_token.expect("refresh token");
+        assert_eq!(out.access_token.expires_at, 1000 + 3600);
+        assert_eq!(rt.expires_at, 1000 + 30 * 24 * 3600);
+        assert_eq!(out.access_token.scope, "read");
+        assert_eq!(rt.scope, "read write");
+        assert_eq!(out.response.scope, "read");
+        let rt_text = out.response.refresh_token.clone().expect("refresh text");
+        assert!(out.response.access_token.starts_with("tsat_"));
+        assert!(rt_text.starts_with("tsrt_"));
+        assert_eq!(TokenDigest::of(&rt_text), rt.digest);
+        let json = serde_json::to_value(&out.response).expect("json");
+        assert_eq!(json["token_type"], "Bearer");
+        assert_eq!(json["expires_in"], 3600);
+
+        let no_refresh = mint(&mut SeededEntropy::new(2), 0, &lifetimes, &scope, None);
+        let json = serde_json::to_value(&no_refresh.response).expect("json");
+        assert!(json.get("refresh_token").is_none());
+    }
+
+    #[test]
+    fn grant_permissions() {
+        let mut c = client(1);
+        assert!(check_grant_allowed(&c, GrantType::Password).is_ok());
+        assert_eq!(
+            check_grant_allowed(&c, GrantType::AuthorizationCode)
+                .expect_err("not registered")
+                .code,
+            ErrorCode::UnauthorizedClient
+        );
+        c.client_type = ClientType::Public;
+        assert_eq!(
+            check_grant_allowed(&c, GrantType::ClientCredentials)
+                .expect_err("public")
+                .code,
+            ErrorCode::UnauthorizedClient
+        );
+    }
+
+    #[test]
+    fn refresh_rotates_an_active_token() {
+        let ctx = refresh_ctx(1);
+        assert_eq!(
+            decide_refresh(Some(&ctx), &client(1), Some("read"), 500),
+            RefreshDecision::Rotate {
+                grant_id: 5,
+                access_scope: Scope::parse("read").expect("scope"),
+                refresh_scope: Scope::parse("read write").expect("scope"),
+            }
+        );
+    }
+
+    #[test]
+    fn refresh_refusals() {
+        let ctx = refresh_ctx(1);
+        let code = |d: RefreshDecision| match d {
+            RefreshDecision::Refuse(e) => e.code,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(
+            code(decide_refresh(None, &client(1), None, 500)),
+            ErrorCode::InvalidGrant
+        );
+        assert_eq!(
+            code(decide_refresh(Some(&ctx), &client(2), None, 500)),
+            ErrorCode::InvalidGrant,
+            "another client's refresh token"
+        );
+        assert_eq!(
+            code(decide_refresh(Some(&ctx), &client(1), None, 1000)),
+            ErrorCode::InvalidGrant,
+            "expired"
+        );
+        assert_eq!(
+            code(decide_refresh(
+                Some(&ctx),
+                &client(1),
+                Some("read write introspection"),
+                500
+            )),
+            ErrorCode::InvalidScope
+        );
+        let mut access = ctx.clone();
+        access.token_type = TokenType::AccessToken;
+        assert_eq!(
+            code(decide_refresh(Some(&access), &client(1), None, 500)),
+            ErrorCode::InvalidGrant,
+            "an access token is not a refresh token"
+        );
+        let mut revoked = ctx.clone();
+        revoked.grant_revoked_at = Some(10);
+        assert_eq!(
+            code(decide_refresh(Some(&revoked), &client(1), None, 500)),
+            ErrorCode::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn reused_refresh_token_revokes_the_grant() {
+        let mut ctx = refresh_ctx(1);
+        ctx.used_at = Some(200);
+        assert_eq!(
+            decide_refresh(Some(&ctx), &client(1), None, 500),
+            RefreshDecision::RevokeGrant { grant_id: 5 }
+        );
+        assert!(matches!(
+            decide_refresh(Some(&ctx), &client(2), None, 500),
+            RefreshDecision::Refuse(_)
+        ), "another client cannot burn someone else's grant");
+    }
+}

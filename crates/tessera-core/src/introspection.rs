@@ -1,0 +1,106 @@
+//! RFC 7662 introspection responses.
+
+use serde::Serialize;
+
+use crate::UnixTime;
+use crate::grant::{TokenContext, TokenType};
+
+/// The introspection response body. Inactive tokens are exactly `{"active": false}`
+/// (section 2.2: nothing else may reveal why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ActiveClaims>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveClaims {
+    pub scope: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The user's stable identifier, or the client id for a client's own token.
+    pub sub: String,
+    /// `Bearer` for access tokens; `refresh_token` for refresh tokens, which are not
+    /// bearer credentials at a resource server.
+    pub token_type: &'static str,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub iss: String,
+}
+
+impl Introspection {
+    pub fn inactive() -> Self {
+        Self {
+            active: false,
+            claims: None,
+        }
+    }
+}
+
+pub fn introspect(found: Option<&TokenContext>, now: UnixTime, issuer: &str) -> Introspection {
+    let Some(ctx) = found.filter(|c| c.is_active(now)) else {
+        return Introspection::inactive();
+    };
+    Introspection {
+        active: true,
+        claims: Some(ActiveClaims {
+            scope: ctx.scope.clone(),
+            client_id: ctx.client_id.clone(),
+            username: ctx.username.clone(),
+            sub: ctx
+                .user_id
+                .map_or_else(|| ctx.client_id.clone(), |id| id.to_string()),
+            token_type: match ctx.token_type {
+                TokenType::AccessToken => "Bearer",
+                TokenType::RefreshToken => "refresh_token",
+            },
+            exp: ctx.expires_at,
+            iat: ctx.issued_at,
+            iss: issuer.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grant::tests::refresh_ctx;
+
+    #[test]
+    fn inactive_is_exactly_active_false() {
+        let json = serde_json::to_string(&introspect(None, 0, "http://x/o")).expect("json");
+        assert_eq!(json, r#"{"active":false}"#);
+        let mut revoked = refresh_ctx(1);
+        revoked.grant_revoked_at = Some(1);
+        let json = serde_json::to_string(&introspect(Some(&revoked), 500, "i")).expect("json");
+        assert_eq!(json, r#"{"active":false}"#);
+        let expired = refresh_ctx(1);
+        let json = serde_json::to_string(&introspect(Some(&expired), 1000, "i")).expect("json");
+        assert_eq!(json, r#"{"active":false}"#);
+    }
+
+    #[test]
+    fn active_has_every_claim() {
+        let mut ctx = refresh_ctx(1);
+        ctx.token_type = TokenType::AccessToken;
+        let v = serde_json::to_value(introspect(Some(&ctx), 500, "http://127.0.0.1:8000/o"))
+            .expect("json");
+        assert_eq!(v["active"], true);
+        assert_eq!(v["scope"], "read write");
+        assert_eq!(v["client_id"], "client1");
+        assert_eq!(v["username"], "alice");
+        assert_eq!(v["sub"], "3");
+        assert_eq!(v["token_type"], "Bearer");
+        assert_eq!(v["exp"], 1000);
+        assert_eq!(v["iat"], 100);
+        assert_eq!(v["iss"], "http://127.0.0.1:8000/o");
+
+        ctx.user_id = None;
+        ctx.username = None;
+        let v = serde_json::to_value(introspect(Some(&ctx), 500, "i")).expect("json");
+        assert_eq!(v["sub"], "client1", "a client's own token has the client as subject");
+        assert!(v.get("username").is_none());
+    }
+}

@@ -1,0 +1,36 @@
+//! The OAuth 2.0 rules of Tessera, free of IO, async, web and SQL types.
+//!
+//! Every decision the server makes about a request lives here: handlers extract, call a function
+//! of this crate with records, the time and randomness, and persist or answer what it returns.
+//! That keeps the protocol testable in milliseconds and identical on every storage backend.
+//!
+//! # Layout
+//! - [`form`]: strict `application/x-www-form-urlencoded` parsing (duplicates, bad UTF-8, NUL).
+//! - [`error`]: the RFC 6749 section 5.2 error vocabulary.
+//! - [`scope`]: scope syntax (RFC 6749 section 3.3) and the server's scope policy.
+//! - [`token`]: prefixed opaque tokens, their checksums and SHA-256 digests.
+//! - [`client`]: registered clients, grant types, and client authentication (section 2.3).
+//! - [`grant`]: grants and their tokens: issuance, refresh rotation, reuse detection, activity.
+//! - [`token_request`]: the token endpoint's request vocabulary (section 4 and 6).
+//! - [`revocation`]: RFC 7009 decisions.
+//! - [`introspection`]: RFC 7662 responses.
+//! - [`password`]: Argon2id hashing for user passwords and operator-chosen client secrets.
+//! - [`entropy`]: the injected source of randomness.
+
+pub mod client;
+pub mod entropy;
+pub mod error;
+pub mod form;
+pub mod grant;
+pub mod introspection;
+pub mod password;
+pub mod revocation;
+pub mod scope;
+pub mod token;
+pub mod token_request;
+
+pub use error::{ErrorCode, OAuthError};
+
+/// Seconds since the Unix epoch. All times in records and decisions use it, so a test can set
+/// the clock to any instant.
+pub type UnixTime = i64;
