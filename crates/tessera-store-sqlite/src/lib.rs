@@ -1,0 +1,272 @@
+//! The embedded SQLite store: zero setup, one file, durable revocations.
+//!
+//! # How writes stay durable and fast
+//! All writes go through one writer thread that owns the only writing connection. It takes
+//! every job waiting in its queue, runs each inside its own savepoint of one transaction, and
+//! commits once (WAL with `synchronous=FULL`, so the commit is fsync'd). Only after that commit
+//! returns does any job's caller get its answer: a revocation is on disk before its 200, and
+//! requests that arrive together share one fsync (group commit). A failing job rolls back to
+//! its savepoint without disturbing the others in its group.
+//!
+//! Reads run on a small pool of read-only connections on the blocking thread pool; in WAL mode
+//! they never wait for the writer, and each statement sees every commit made before it began.
+//!
+//! # Layout
+//! - this module: opening, migrations, the writer thread and the read pool.
+//! - [`queries`]: the SQL of each [`Store`](tessera_store::Store) operation.
+
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+use tessera_store::{StoreError, StoreResult};
+use tokio::sync::{Semaphore, oneshot};
+
+/// The schema migrations, in order; `PRAGMA user_version` records how many are applied.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// The most jobs committed together; bounds the latency one group adds to its first member.
+const MAX_GROUP: usize = 512;
+/// Concurrent readers; each holds one connection.
+const READERS: usize = 8;
+
+/// Runs after the group commit with its outcome, to answer the job's caller.
+type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write job: given the connection (or `None` when the transaction could not begin), does
+/// its work and returns how to answer once the group's commit is known.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+    read_permits: Semaphore,
+}
+
+/// Parses `sqlite://PATH` (`sqlite://tessera.db`, `sqlite:///var/lib/tessera/t.db`); a bare
+/// `sqlite:PATH` is accepted too.
+pub fn path_from_url(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = rest.split('?').next().unwrap_or(rest);
+    (!rest.is_empty()).then(|| PathBuf::from(rest))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "could not enable WAL mode (got {mode})"
+        )));
+    }
+    // FULL: every commit fsyncs the WAL, so a 200 survives power loss, not only a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= applied {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, applies migrations and starts the
+    /// writer thread.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_writer(&path).map_err(unavailable)?;
+        migrate(&mut writer).map_err(unavailable)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("tessera-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(unavailable)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(tx),
+                readers: Mutex::new(Vec::new()),
+                read_permits: Semaphore::new(READERS),
+            }),
+        })
+    }
+
+    /// Opens the store named by a `sqlite://` URL.
+    pub fn open_url(url: &str) -> StoreResult<Self> {
+        let path = path_from_url(url)
+            .ok_or_else(|| StoreError::Unavailable(format!("not a sqlite:// URL: {url}")))?;
+        Self::open(path)
+    }
+
+    /// Runs `f` in the next group transaction and answers once that group is committed.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => in_savepoint(conn, f),
+                None => Err(StoreError::Unavailable("could not begin a transaction".into())),
+            };
+            Box::new(move |commit| {
+                let answer = match (result, commit) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::Unavailable(e)),
+                };
+                // The caller may have gone away (client disconnected); the write still stands.
+                let _ = tx.send(answer);
+            })
+        });
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| unavailable("writer lock poisoned"))?
+            .send(job)
+            .map_err(|_| unavailable("the writer thread has stopped"))?;
+        rx.await
+            .map_err(|_| unavailable("the writer thread dropped the job"))?
+    }
+
+    /// Runs `f` on a pooled read-only connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .read_permits
+            .acquire()
+            .await
+            .map_err(unavailable)?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let conn = match pooled {
+                Some(c) => c,
+                None => open_reader(&inner.path).map_err(unavailable)?,
+            };
+            let result = f(&conn).map_err(unavailable);
+            if let Ok(mut v) = inner.readers.lock() {
+                v.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("SAVEPOINT job").map_err(unavailable)?;
+    let result = f(conn);
+    let end = if result.is_ok() {
+        conn.execute_batch("RELEASE job")
+    } else {
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+    };
+    match (result, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(unavailable(e)),
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        let completions: Vec<Completion> = match &began {
+            Ok(()) => jobs.into_iter().map(|job| job(Some(&conn))).collect(),
+            Err(_) => jobs.into_iter().map(|job| job(None)).collect(),
+        };
+        let commit = match began {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| {
+                tracing::error!(error = %e, "SQLite commit failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                e.to_string()
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "SQLite could not begin a transaction");
+                Err(e.to_string())
+            }
+        };
+        for done in completions {
+            done(commit.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            path_from_url("sqlite://tessera.db"),
+            Some(PathBuf::from("tessera.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:///var/lib/tessera/t.db"),
+            Some(PathBuf::from("/var/lib/tessera/t.db"))
+        );
+        assert_eq!(path_from_url("sqlite:x.db?mode=rwc"), Some(PathBuf::from("x.db")));
+        assert_eq!(path_from_url("postgres://localhost/db"), None);
+        assert_eq!(path_from_url("sqlite://"), None);
+    }
+}

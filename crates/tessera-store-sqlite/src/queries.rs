@@ -1,0 +1,401 @@
+//! The SQL behind each store operation.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tessera_core::UnixTime;
+use tessera_core::client::{Client, ClientType, GrantType, SecretHash, parse_grant_types};
+use tessera_core::grant::{NewGrant, NewToken, TokenContext, TokenType};
+use tessera_core::token::TokenDigest;
+use tessera_store::{
+    NewClient, NewUser, Purged, RotateOutcome, Store, StoreError, StoreResult, User,
+};
+
+use crate::{SqliteStore, unavailable};
+
+const CLIENT_COLUMNS: &str = "id, client_id, name, client_type, grant_types, secret_kind, \
+     secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
+     skip_authorization, algorithm, created_at";
+
+fn table(token_type: TokenType) -> &'static str {
+    match token_type {
+        TokenType::AccessToken => "access_tokens",
+        TokenType::RefreshToken => "refresh_tokens",
+    }
+}
+
+fn split_list(text: String) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+fn bad_row(what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnName(format!("unreadable {what}"))
+}
+
+fn secret_columns(secret: &SecretHash) -> (&'static str, Option<String>) {
+    match secret {
+        SecretHash::None => ("none", None),
+        SecretHash::Sha256(d) => ("sha256", Some(hex(d))),
+        SecretHash::Argon2(phc) => ("argon2", Some(phc.clone())),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
+    let kind: String = row.get(5)?;
+    let hash: Option<String> = row.get(6)?;
+    let secret = match (kind.as_str(), hash) {
+        ("none", _) => SecretHash::None,
+        ("sha256", Some(h)) => SecretHash::Sha256(unhex(&h).ok_or_else(|| bad_row("secret"))?),
+        ("argon2", Some(h)) => SecretHash::Argon2(h),
+        _ => return Err(bad_row("secret")),
+    };
+    let client_type: String = row.get(3)?;
+    let grant_types: String = row.get(4)?;
+    Ok(Client {
+        id: row.get(0)?,
+        client_id: row.get(1)?,
+        name: row.get(2)?,
+        client_type: ClientType::parse(&client_type).ok_or_else(|| bad_row("client type"))?,
+        grant_types: parse_grant_types(&grant_types).map_err(|_| bad_row("grant types"))?,
+        secret,
+        redirect_uris: split_list(row.get(7)?),
+        post_logout_redirect_uris: split_list(row.get(8)?),
+        allowed_origins: split_list(row.get(9)?),
+        user_id: row.get(10)?,
+        skip_authorization: row.get(11)?,
+        algorithm: row.get(12)?,
+        created_at: row.get(13)?,
+    })
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        email: row.get(2)?,
+        password_hash: row.get(3)?,
+        created_at: row.get(4)?,
+    })
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict_or(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(what),
+        _ => unavailable(e),
+    }
+}
+
+fn insert_token(
+    conn: &Connection,
+    token_type: TokenType,
+    grant_id: i64,
+    t: &NewToken,
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "INSERT INTO {} (digest, grant_id, scope, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        table(token_type)
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        &t.digest.as_bytes()[..],
+        grant_id,
+        t.scope,
+        t.issued_at,
+        t.expires_at
+    ])?;
+    Ok(())
+}
+
+/// Marks every live token of the grants matched by `grant_filter` revoked at `?1`.
+fn revoke_tokens_where(conn: &Connection, grant_filter: &str, now: UnixTime, key: i64) -> rusqlite::Result<()> {
+    for t in ["access_tokens", "refresh_tokens"] {
+        let sql = format!(
+            "UPDATE {t} SET revoked_at = ?1 WHERE revoked_at IS NULL AND grant_id IN \
+             (SELECT id FROM grants WHERE {grant_filter} AND revoked_at IS NULL)"
+        );
+        conn.prepare_cached(&sql)?.execute(params![now, key])?;
+    }
+    Ok(())
+}
+
+fn revoke_grants_where(conn: &Connection, grant_filter: &str, now: UnixTime, key: i64) -> rusqlite::Result<u64> {
+    revoke_tokens_where(conn, grant_filter, now, key)?;
+    let sql = format!("UPDATE grants SET revoked_at = ?1 WHERE {grant_filter} AND revoked_at IS NULL");
+    Ok(conn.prepare_cached(&sql)?.execute(params![now, key])? as u64)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn insert_client(&self, new: NewClient) -> StoreResult<Client> {
+        self.write(move |conn| {
+            let (kind, hash) = secret_columns(&new.secret);
+            let grant_types: Vec<&str> = new.grant_types.iter().map(|g: &GrantType| g.as_str()).collect();
+            conn.prepare_cached(
+                "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
+                 secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
+                 skip_authorization, algorithm, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    new.client_id,
+                    new.name,
+                    new.client_type.as_str(),
+                    grant_types.join(","),
+                    kind,
+                    hash,
+                    new.redirect_uris.join(" "),
+                    new.post_logout_redirect_uris.join(" "),
+                    new.allowed_origins.join(" "),
+                    new.user_id,
+                    new.skip_authorization,
+                    new.algorithm,
+                    new.created_at,
+                ])
+            })
+            .map_err(conflict_or("client id"))?;
+            let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?1");
+            conn.query_row(&sql, [conn.last_insert_rowid()], client_from_row)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let client_id = client_id.to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = ?1");
+            c.prepare_cached(&sql)?
+                .query_row([client_id], client_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn origin_allowed(&self, origin: &str) -> StoreResult<bool> {
+        let origin = origin.to_owned();
+        self.read(move |c| {
+            // Lists are space-separated: pad both sides so only whole entries match.
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM clients WHERE instr(' ' || allowed_origins || ' ', ' ' || ?1 || ' ') > 0)",
+            )?
+            .query_row([origin], |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn insert_user(&self, new: NewUser) -> StoreResult<User> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO users (username, email, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![new.username, new.email, new.password_hash, new.created_at]))
+            .map_err(conflict_or("username"))?;
+            Ok(User {
+                id: conn.last_insert_rowid(),
+                username: new.username,
+                email: new.email,
+                password_hash: new.password_hash,
+                created_at: new.created_at,
+            })
+        })
+        .await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, username, email, password_hash, created_at FROM users WHERE username = ?1",
+            )?
+            .query_row([username], user_from_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn insert_grant(
+        &self,
+        grant: NewGrant,
+        access_token: NewToken,
+        refresh_token: Option<NewToken>,
+    ) -> StoreResult<i64> {
+        self.write(move |conn| {
+            let expires_at = refresh_token
+                .as_ref()
+                .map_or(access_token.expires_at, |r| r.expires_at.max(access_token.expires_at));
+            let run = || -> rusqlite::Result<i64> {
+                conn.prepare_cached(
+                    "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    grant.client_pk,
+                    grant.user_id,
+                    grant.kind.as_str(),
+                    grant.scope,
+                    grant.created_at,
+                    expires_at
+                ])?;
+                let grant_id = conn.last_insert_rowid();
+                insert_token(conn, TokenType::AccessToken, grant_id, &access_token)?;
+                if let Some(rt) = &refresh_token {
+                    insert_token(conn, TokenType::RefreshToken, grant_id, rt)?;
+                }
+                Ok(grant_id)
+            };
+            run().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_token(
+        &self,
+        token_type: TokenType,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<TokenContext>> {
+        let digest = *digest;
+        self.read(move |c| {
+            let used = match token_type {
+                TokenType::AccessToken => "NULL",
+                TokenType::RefreshToken => "t.used_at",
+            };
+            let sql = format!(
+                "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, {used}, g.id, \
+                 g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username \
+                 FROM {} t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
+                 LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = ?1",
+                table(token_type)
+            );
+            c.prepare_cached(&sql)?
+                .query_row([&digest.as_bytes()[..]], |r| {
+                    let client_type: String = r.get(9)?;
+                    Ok(TokenContext {
+                        token_type,
+                        digest,
+                        scope: r.get(0)?,
+                        issued_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        revoked_at: r.get(3)?,
+                        used_at: r.get(4)?,
+                        grant_id: r.get(5)?,
+                        grant_revoked_at: r.get(6)?,
+                        client_pk: r.get(7)?,
+                        client_id: r.get(8)?,
+                        client_type: ClientType::parse(&client_type)
+                            .ok_or_else(|| bad_row("client type"))?,
+                        user_id: r.get(10)?,
+                        username: r.get(11)?,
+                    })
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &TokenDigest,
+        now: UnixTime,
+        access_token: NewToken,
+        refresh_token: NewToken,
+    ) -> StoreResult<RotateOutcome> {
+        let old = *old;
+        self.write(move |conn| {
+            let run = || -> rusqlite::Result<RotateOutcome> {
+                let grant_id: Option<i64> = conn
+                    .prepare_cached(
+                        "UPDATE refresh_tokens SET used_at = ?2 WHERE digest = ?1 AND used_at IS NULL \
+                         AND revoked_at IS NULL AND expires_at > ?2 AND grant_id IN \
+                         (SELECT id FROM grants WHERE revoked_at IS NULL) RETURNING grant_id",
+                    )?
+                    .query_row(params![&old.as_bytes()[..], now], |r| r.get(0))
+                    .optional()?;
+                let Some(grant_id) = grant_id else {
+                    return Ok(RotateOutcome::NotActive);
+                };
+                conn.prepare_cached(
+                    "UPDATE access_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
+                )?
+                .execute(params![grant_id, now])?;
+                insert_token(conn, TokenType::AccessToken, grant_id, &access_token)?;
+                insert_token(conn, TokenType::RefreshToken, grant_id, &refresh_token)?;
+                conn.prepare_cached("UPDATE grants SET expires_at = max(expires_at, ?2, ?3) WHERE id = ?1")?
+                    .execute(params![grant_id, access_token.expires_at, refresh_token.expires_at])?;
+                Ok(RotateOutcome::Rotated)
+            };
+            run().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn revoke_grant(&self, grant_id: i64, now: UnixTime) -> StoreResult<bool> {
+        self.write(move |conn| {
+            revoke_grants_where(conn, "id = ?2", now, grant_id)
+                .map(|n| n > 0)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn revoke_grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<u64> {
+        self.write(move |conn| revoke_grants_where(conn, "user_id = ?2", now, user_id).map_err(unavailable))
+            .await
+    }
+
+    async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64> {
+        self.write(move |conn| revoke_grants_where(conn, "client_id = ?2", now, client_pk).map_err(unavailable))
+            .await
+    }
+
+    async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged> {
+        self.write(move |conn| {
+            let run = || -> rusqlite::Result<Purged> {
+                let mut purged = Purged::default();
+                for (t, count) in [
+                    ("access_tokens", &mut purged.access_tokens),
+                    ("refresh_tokens", &mut purged.refresh_tokens),
+                ] {
+                    // Two statements, so each uses its own index.
+                    for filter in ["revoked_at IS NOT NULL", "expires_at <= ?1"] {
+                        let sql = format!(
+                            "DELETE FROM {t} WHERE digest IN \
+                             (SELECT digest FROM {t} WHERE {filter} LIMIT ?2)"
+                        );
+                        *count += conn.prepare_cached(&sql)?.execute(params![now, batch])? as u64;
+                    }
+                }
+                for filter in ["revoked_at IS NOT NULL", "expires_at <= ?1"] {
+                    let sql = format!(
+                        "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g WHERE g.{filter} \
+                         AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.grant_id = g.id) \
+                         AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = g.id) \
+                         LIMIT ?2)"
+                    );
+                    purged.grants += conn.prepare_cached(&sql)?.execute(params![now, batch])? as u64;
+                }
+                Ok(purged)
+            };
+            run().map_err(unavailable)
+        })
+        .await
+    }
+}
