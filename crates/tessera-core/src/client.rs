@@ -338,6 +338,71 @@ pub fn presented_credentials(
     }
 }
 
+/// A client id an operator may choose: 1 to 255 URL-safe characters (`A-Z a-z 0-9 - _ .`),
+/// so it can be pasted into a form body or a URL unescaped.
+pub fn validate_client_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 255
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid client id {id:?}: use 1 to 255 characters from A-Z a-z 0-9 - _ ."
+        ))
+    }
+}
+
+fn split_scheme(uri: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let valid_scheme = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    valid_scheme.then_some((scheme, rest))
+}
+
+/// A redirect URI must be absolute, without a fragment (RFC 6749 section 3.1.2) and without
+/// spaces (registrations are space-separated lists).
+pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("invalid redirect URI {uri:?}: {why}"));
+    let Some((_, rest)) = split_scheme(uri) else {
+        return bad("it must be an absolute URI such as https://app.example/callback");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("it has no host");
+    }
+    if uri.contains('#') {
+        return bad("it must not contain a fragment");
+    }
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it must not contain spaces");
+    }
+    Ok(())
+}
+
+/// An allowed origin is `scheme://host[:port]`: nothing after the authority.
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let ok = split_scheme(origin).is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', '@'])
+            && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid origin {origin:?}: expected scheme://host[:port], like https://app.example"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,5 +551,27 @@ mod tests {
         assert!(c.may_refresh());
         assert!(c.allows_origin("https://spa.example"));
         assert!(!c.allows_origin("https://evil.example"));
+    }
+
+    #[test]
+    fn registration_values() {
+        assert!(validate_client_id("my-app_1.0").is_ok());
+        assert!(validate_client_id("").is_err());
+        assert!(validate_client_id("a b").is_err());
+        assert!(validate_client_id("a&b").is_err());
+        assert!(validate_client_id(&"x".repeat(256)).is_err());
+
+        assert!(validate_redirect_uri("https://app.example/cb?x=1").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1/cb").is_ok());
+        assert!(validate_redirect_uri("com.example.app://callback").is_ok());
+        assert!(validate_redirect_uri("/relative").is_err());
+        assert!(validate_redirect_uri("https://app.example/cb#frag").is_err());
+        assert!(validate_redirect_uri("https://").is_err());
+
+        assert!(validate_origin("https://spa.example").is_ok());
+        assert!(validate_origin("http://localhost:3000").is_ok());
+        assert!(validate_origin("https://spa.example/").is_err());
+        assert!(validate_origin("spa.example").is_err());
+        assert!(validate_origin("ftp://spa.example").is_err());
     }
 }

@@ -1,0 +1,209 @@
+//! The token endpoint (RFC 6749 sections 4.3, 4.4, 5 and 6).
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tessera_core::client::{Client, GrantType};
+use tessera_core::error::OAuthError;
+use tessera_core::grant::{
+    self, Issuance, NewGrant, RefreshDecision, TokenType, check_grant_allowed, decide_refresh,
+};
+use tessera_core::password;
+use tessera_core::scope::Scope;
+use tessera_core::token::{self, TokenDigest, TokenKind};
+use tessera_core::token_request::TokenRequest;
+use tessera_store::RotateOutcome;
+
+use crate::client_auth::{self, limit_failure};
+use crate::cors;
+use crate::error::{ApiError, json};
+use crate::extract::OAuthPost;
+use crate::ratelimit::Key;
+use crate::state::{AppState, OsEntropy};
+
+pub async fn token(State(state): State<AppState>, post: OAuthPost) -> Response {
+    cors::decorate(&state, &post, handle(&state, &post)).await
+}
+
+async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
+    let client = client_auth::authenticate(state, post).await?;
+    let request = TokenRequest::parse(&post.form)?;
+    match request.required_grant_type() {
+        Some(grant) => check_grant_allowed(&client, grant)?,
+        None if !client.may_refresh() => {
+            return Err(OAuthError::unauthorized_client(
+                "The client is not authorized to use refresh tokens.",
+            )
+            .into());
+        }
+        None => {}
+    }
+    let issuance = match request {
+        TokenRequest::ClientCredentials { scope } => {
+            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            new_grant(state, &client, None, GrantType::ClientCredentials, scope).await?
+        }
+        TokenRequest::Password {
+            username,
+            password,
+            scope,
+        } => {
+            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            let user_id = check_password(state, post, &username, password).await?;
+            new_grant(state, &client, Some(user_id), GrantType::Password, scope).await?
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(state, &client, &refresh_token, scope.as_deref()).await?,
+        TokenRequest::AuthorizationCode { .. } => {
+            return Err(OAuthError::invalid_grant("The authorization code is invalid.").into());
+        }
+    };
+    Ok(json(StatusCode::OK, &issuance.response))
+}
+
+/// Mints the first tokens of a new grant and stores them.
+async fn new_grant(
+    state: &AppState,
+    client: &Client,
+    user_id: Option<i64>,
+    kind: GrantType,
+    scope: Scope,
+) -> Result<Issuance, ApiError> {
+    let now = state.now();
+    let refresh_scope = kind.issues_refresh_tokens().then_some(&scope);
+    let issuance = grant::mint(
+        &mut OsEntropy,
+        now,
+        &state.settings.lifetimes,
+        &scope,
+        refresh_scope,
+    );
+    state
+        .store
+        .insert_grant(
+            NewGrant {
+                client_pk: client.id,
+                user_id,
+                kind,
+                scope: scope.to_string(),
+                created_at: now,
+            },
+            issuance.access_token.clone(),
+            issuance.refresh_token.clone(),
+        )
+        .await?;
+    Ok(issuance)
+}
+
+/// A hash to verify against when the user does not exist, so that the answer takes as long
+/// as for a wrong password and does not reveal which usernames exist.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash("tessera-dummy", &mut OsEntropy).unwrap_or_default())
+}
+
+/// The resource owner password credentials check (RFC 6749 section 4.3.2). A wrong username
+/// or password is `invalid_grant`, counted against the username and the address.
+async fn check_password(
+    state: &AppState,
+    post: &OAuthPost,
+    username: &str,
+    secret: String,
+) -> Result<i64, ApiError> {
+    let user = state.store.user_by_username(username).await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let _permit = state
+        .argon2_permits
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&secret, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    match user {
+        Some(u) if ok && u.password_hash.is_some() => Ok(u.id),
+        _ => {
+            tracing::info!(
+                target: "tessera::audit",
+                event = "login",
+                username = %username,
+                outcome = "failed",
+            );
+            Err(limit_failure(
+                state,
+                post,
+                Some(Key::User(username.to_owned())),
+                OAuthError::invalid_grant("Invalid credentials given.").into(),
+            ))
+        }
+    }
+}
+
+/// The refresh token grant: rotate once, or treat a replay as theft and end the grant.
+async fn refresh(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+    scope: Option<&str>,
+) -> Result<Issuance, ApiError> {
+    let invalid = || ApiError::from(OAuthError::invalid_grant("The refresh token is invalid."));
+    if token::recognise(presented) != Some(TokenKind::RefreshToken) {
+        return Err(invalid());
+    }
+    let digest = TokenDigest::of(presented);
+    // Two attempts: a concurrent request may rotate the token between our read and our write;
+    // the second read then sees it used, which is reuse.
+    for _ in 0..2 {
+        let now = state.now();
+        let found = state
+            .store
+            .find_token(TokenType::RefreshToken, &digest)
+            .await?;
+        match decide_refresh(found.as_ref(), client, scope, now) {
+            RefreshDecision::Refuse(e) => return Err(e.into()),
+            RefreshDecision::RevokeGrant { grant_id } => {
+                let revoked = state.store.revoke_grant(grant_id, now).await?;
+                tracing::warn!(
+                    target: "tessera::audit",
+                    event = "revocation",
+                    reason = "refresh_token_reuse",
+                    client_id = %client.client_id,
+                    grant_id,
+                    outcome = if revoked { "revoked" } else { "already_revoked" },
+                );
+                return Err(OAuthError::invalid_grant("The refresh token was already used.").into());
+            }
+            RefreshDecision::Rotate {
+                access_scope,
+                refresh_scope,
+                ..
+            } => {
+                let issuance = grant::mint(
+                    &mut OsEntropy,
+                    now,
+                    &state.settings.lifetimes,
+                    &access_scope,
+                    Some(&refresh_scope),
+                );
+                let Some(new_refresh) = issuance.refresh_token.clone() else {
+                    return Err(ApiError::internal("minting gave no refresh token"));
+                };
+                let outcome = state
+                    .store
+                    .rotate_refresh_token(&digest, now, issuance.access_token.clone(), new_refresh)
+                    .await?;
+                if outcome == RotateOutcome::Rotated {
+                    return Ok(issuance);
+                }
+            }
+        }
+    }
+    Err(invalid())
+}

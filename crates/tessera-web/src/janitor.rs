@@ -1,0 +1,50 @@
+//! Background cleanup: deletes expired and revoked rows in bounded batches, pausing between
+//! batches so serving never waits long behind it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_store::{Purged, Store, StoreResult};
+
+use crate::state::Clock;
+
+/// Deletes everything purgeable now, batch by batch; returns the totals.
+pub async fn purge_all(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    batch: u32,
+    pause: Duration,
+) -> StoreResult<Purged> {
+    let mut total = Purged::default();
+    loop {
+        let purged = store.purge(clock.now(), batch).await?;
+        total.grants += purged.grants;
+        total.access_tokens += purged.access_tokens;
+        total.refresh_tokens += purged.refresh_tokens;
+        if purged.total() == 0 {
+            return Ok(total);
+        }
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+/// Runs [`purge_all`] every `interval` until the task is dropped.
+pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duration, batch: u32) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match purge_all(&*store, &*clock, batch, Duration::from_millis(10)).await {
+            Ok(p) if p.total() > 0 => tracing::info!(
+                grants = p.grants,
+                access_tokens = p.access_tokens,
+                refresh_tokens = p.refresh_tokens,
+                "janitor purged expired and revoked rows"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "janitor could not purge"),
+        }
+    }
+}

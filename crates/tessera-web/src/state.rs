@@ -1,0 +1,98 @@
+//! Shared state: the store, settings, and the injected clock and randomness.
+
+use std::sync::Arc;
+
+use tessera_core::UnixTime;
+use tessera_core::entropy::Entropy;
+use tessera_core::grant::Lifetimes;
+use tessera_core::scope::ScopePolicy;
+use tessera_store::Store;
+use tokio::sync::Semaphore;
+
+use crate::client_auth::SecretCache;
+use crate::ratelimit::{RateLimitSettings, RateLimiter};
+
+/// What the HTTP layer needs to know; the binary builds it from its configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `http://<bind>/o` unless configured; never taken from a request.
+    pub issuer: String,
+    pub lifetimes: Lifetimes,
+    pub scopes: ScopePolicy,
+    /// The largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    pub rate_limits: RateLimitSettings,
+}
+
+impl Settings {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            lifetimes: Lifetimes::default(),
+            scopes: ScopePolicy::default(),
+            max_body_bytes: 64 * 1024,
+            rate_limits: RateLimitSettings::default(),
+        }
+    }
+}
+
+/// The current time, injected so tests can move it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> UnixTime;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// The operating system's random generator.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        // Without OS randomness no token can be issued safely; stopping is the only answer.
+        #[allow(clippy::expect_used)]
+        getrandom::fill(buf).expect("the operating system's random generator failed");
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<RateLimiter>,
+    pub secret_cache: Arc<SecretCache>,
+    /// Bounds concurrent Argon2 verifications (each takes ~19 MiB and tens of ms).
+    pub argon2_permits: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        Self::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
+        Self {
+            store,
+            settings: Arc::new(settings),
+            clock,
+            limiter,
+            secret_cache: Arc::new(SecretCache::new(4096)),
+            argon2_permits: Arc::new(Semaphore::new(4)),
+        }
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,458 @@
+//! What each command does. Each returns the text to print on stdout, or a one-line error.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_core::client::{
+    self, ClientType, GrantType, SecretHash, validate_client_id, validate_origin,
+    validate_redirect_uri,
+};
+use tessera_core::entropy::alphanumeric;
+use tessera_core::grant::{self, NewGrant};
+use tessera_core::password;
+use tessera_core::token::{self, TokenKind};
+use tessera_store::{NewClient, NewUser, Store, StoreError};
+use tessera_store_sqlite::SqliteStore;
+use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
+
+use crate::cli::{Command, CreateApplication, StoreArgs};
+use crate::config::{self, Config, LogFormat, Overrides};
+
+type CommandResult = Result<String, String>;
+
+fn store_error(e: StoreError) -> String {
+    e.to_string()
+}
+
+fn load_config(store: &StoreArgs, extra: Vec<(&'static str, String)>) -> Result<Config, String> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let mut values = extra;
+    if let Some(url) = &store.database_url {
+        values.push(("database_url", url.clone()));
+    }
+    config::load(
+        &env,
+        &Overrides {
+            config: store.config.clone(),
+            values,
+        },
+    )
+}
+
+fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let store = SqliteStore::open_url(&config.database_url).map_err(store_error)?;
+    Ok(Arc::new(store))
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn run(command: Command) -> CommandResult {
+    match command {
+        Command::Serve {
+            bind,
+            issuer,
+            store,
+        } => {
+            let mut extra = Vec::new();
+            if let Some(b) = bind {
+                extra.push(("bind", b));
+            }
+            if let Some(i) = issuer {
+                extra.push(("issuer", i));
+            }
+            let config = load_config(&store, extra)?;
+            init_logging(config.log_format, "info");
+            serve(config).await
+        }
+        Command::Migrate { store } => {
+            let config = load_config(&store, vec![])?;
+            init_logging(config.log_format, "warn");
+            open_store(&config)?;
+            Ok(format!("migrations applied to {}", config.database_url))
+        }
+        Command::Createapplication(args) => {
+            let config = load_config(&args.store, vec![])?;
+            init_logging(config.log_format, "warn");
+            create_application(&config, args).await
+        }
+        Command::Createuser {
+            username,
+            email,
+            password_stdin,
+            store,
+        } => {
+            let config = load_config(&store, vec![])?;
+            init_logging(config.log_format, "warn");
+            create_user(&config, username, email, password_stdin).await
+        }
+        Command::Cleartokens { store } => {
+            let config = load_config(&store, vec![])?;
+            init_logging(config.log_format, "warn");
+            let store = open_store(&config)?;
+            let p = tessera_web::janitor::purge_all(
+                &*store,
+                &SystemClock,
+                config.janitor_batch_size,
+                Duration::ZERO,
+            )
+            .await
+            .map_err(store_error)?;
+            Ok(format!(
+                "deleted {} grants, {} access tokens, {} refresh tokens",
+                p.grants, p.access_tokens, p.refresh_tokens
+            ))
+        }
+        Command::Revoke {
+            user,
+            client,
+            json,
+            store,
+        } => {
+            let config = load_config(&store, vec![])?;
+            init_logging(config.log_format, "warn");
+            revoke(&config, user, client, json).await
+        }
+        Command::Createtoken {
+            client_id,
+            user,
+            scope,
+            count,
+            json,
+            store,
+        } => {
+            let config = load_config(&store, vec![])?;
+            init_logging(config.log_format, "warn");
+            create_tokens(&config, &client_id, user, scope, count, json).await
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn serve(config: Config) -> CommandResult {
+    let store = open_store(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState::new(store.clone(), config.web_settings());
+    if config.janitor_interval_seconds > 0 {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        tokio::spawn(tessera_web::janitor::run(
+            store,
+            clock,
+            Duration::from_secs(config.janitor_interval_seconds),
+            config.janitor_batch_size,
+        ));
+    }
+    tracing::info!(address = %local, issuer = %config.issuer, database = %config.database_url, "listening");
+    tessera_web::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    Ok(String::new())
+}
+
+fn split_list(text: Option<String>) -> Vec<String> {
+    text.map(|t| t.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+async fn create_application(config: &Config, args: CreateApplication) -> CommandResult {
+    let client_type = ClientType::parse(&args.client_type).ok_or_else(|| {
+        format!(
+            "invalid client type {:?}: expected confidential or public",
+            args.client_type
+        )
+    })?;
+    let grant_types = client::parse_grant_types(&args.grant_types)?;
+    let redirect_uris = split_list(args.redirect_uris);
+    let post_logout_redirect_uris = split_list(args.post_logout_redirect_uris);
+    let allowed_origins = split_list(args.allowed_origins);
+    for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
+        validate_redirect_uri(uri)?;
+    }
+    for origin in &allowed_origins {
+        validate_origin(origin)?;
+    }
+    let needs_redirect = [
+        GrantType::AuthorizationCode,
+        GrantType::Implicit,
+        GrantType::OpenidHybrid,
+    ];
+    if redirect_uris.is_empty() && grant_types.iter().any(|g| needs_redirect.contains(g)) {
+        return Err("--redirect-uris is required for authorization-code, implicit and openid-hybrid applications".into());
+    }
+    let mut entropy = OsEntropy;
+    let client_id = match args.client_id {
+        Some(id) => {
+            validate_client_id(&id)?;
+            id
+        }
+        None => alphanumeric(&mut entropy, 40),
+    };
+    let (secret_text, secret) = match (client_type, args.client_secret) {
+        (ClientType::Public, Some(_)) => {
+            return Err("a public client has no secret: drop --client-secret".into());
+        }
+        (ClientType::Public, None) => (None, SecretHash::None),
+        (ClientType::Confidential, Some(chosen)) => {
+            if chosen.is_empty() {
+                return Err("--client-secret must not be empty".into());
+            }
+            let hash = tokio::task::spawn_blocking({
+                let chosen = chosen.clone();
+                move || password::hash(&chosen, &mut OsEntropy)
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            (Some(chosen), SecretHash::Argon2(hash))
+        }
+        (ClientType::Confidential, None) => {
+            let generated = token::generate(TokenKind::ClientSecret, &mut entropy);
+            let hash = SecretHash::Sha256(generated.digest.0);
+            (Some(generated.text), hash)
+        }
+    };
+    let store = open_store(config)?;
+    let user_id = match &args.user {
+        Some(name) => Some(
+            store
+                .user_by_username(name)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| format!("no user named {name:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let name = args.name.unwrap_or_else(|| client_id.clone());
+    store
+        .insert_client(NewClient {
+            client_id: client_id.clone(),
+            name: name.clone(),
+            client_type,
+            grant_types,
+            secret,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_origins,
+            user_id,
+            skip_authorization: args.skip_authorization,
+            algorithm: args.algorithm,
+            created_at: SystemClock.now(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => format!("a client with id {client_id:?} already exists"),
+            other => other.to_string(),
+        })?;
+    if args.json {
+        Ok(json!({"client_id": client_id, "client_secret": secret_text}).to_string())
+    } else {
+        let mut out = format!("Application {name:?} created.\nclient_id: {client_id}");
+        if let Some(s) = secret_text {
+            out.push_str(&format!("\nclient_secret: {s}\n(the secret is shown once; only its hash is stored)"));
+        }
+        Ok(out)
+    }
+}
+
+fn validate_username(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 150
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid username {name:?}: use 1 to 150 characters without spaces"
+        ))
+    }
+}
+
+async fn create_user(
+    config: &Config,
+    username: String,
+    email: Option<String>,
+    password_stdin: bool,
+) -> CommandResult {
+    validate_username(&username)?;
+    let password_hash = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        let password = line
+            .strip_suffix('\n')
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+            .unwrap_or(&line)
+            .to_owned();
+        if password.is_empty() {
+            return Err("the password read from standard input is empty".into());
+        }
+        let hash = tokio::task::spawn_blocking(move || password::hash(&password, &mut OsEntropy))
+            .await
+            .map_err(|e| e.to_string())??;
+        Some(hash)
+    } else {
+        None
+    };
+    let store = open_store(config)?;
+    let user = store
+        .insert_user(NewUser {
+            username: username.clone(),
+            email: email.unwrap_or_default(),
+            password_hash,
+            created_at: SystemClock.now(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => format!("a user named {username:?} already exists"),
+            other => other.to_string(),
+        })?;
+    Ok(format!("User {:?} created (id {}).", user.username, user.id))
+}
+
+async fn revoke(
+    config: &Config,
+    user: Option<String>,
+    client: Option<String>,
+    as_json: bool,
+) -> CommandResult {
+    let store = open_store(config)?;
+    let now = SystemClock.now();
+    let (what, count) = match (user, client) {
+        (Some(name), _) => {
+            let u = store
+                .user_by_username(&name)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| format!("no user named {name:?}"))?;
+            let n = store
+                .revoke_grants_of_user(u.id, now)
+                .await
+                .map_err(store_error)?;
+            (json!({"user": name}), n)
+        }
+        (None, Some(id)) => {
+            let c = store
+                .client_by_client_id(&id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| format!("no client with id {id:?}"))?;
+            let n = store
+                .revoke_grants_of_client(c.id, now)
+                .await
+                .map_err(store_error)?;
+            (json!({"client_id": id}), n)
+        }
+        (None, None) => return Err("give --user or --client".into()),
+    };
+    tracing::info!(target: "tessera::audit", event = "bulk_revocation", target = %what, grants = count, outcome = "revoked");
+    if as_json {
+        let mut out = what;
+        out["revoked_grants"] = json!(count);
+        Ok(out.to_string())
+    } else {
+        Ok(format!("revoked {count} grants"))
+    }
+}
+
+async fn create_tokens(
+    config: &Config,
+    client_id: &str,
+    user: Option<String>,
+    scope: Option<String>,
+    count: u32,
+    as_json: bool,
+) -> CommandResult {
+    if count == 0 {
+        return Err("--count must be at least 1".into());
+    }
+    let scope = config
+        .scopes
+        .resolve(scope.as_deref())
+        .map_err(|e| format!("invalid --scope: {e}"))?;
+    let store = open_store(config)?;
+    let client = store
+        .client_by_client_id(client_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| format!("no client with id {client_id:?}"))?;
+    let user_id = match &user {
+        Some(name) => Some(
+            store
+                .user_by_username(name)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| format!("no user named {name:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let kind = if user_id.is_some() {
+        GrantType::Password
+    } else {
+        GrantType::ClientCredentials
+    };
+    let mut lines = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let now = SystemClock.now();
+        let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
+        store
+            .insert_grant(
+                NewGrant {
+                    client_pk: client.id,
+                    user_id,
+                    kind,
+                    scope: scope.to_string(),
+                    created_at: now,
+                },
+                issuance.access_token,
+                None,
+            )
+            .await
+            .map_err(store_error)?;
+        lines.push(if as_json {
+            serde_json::to_string(&issuance.response).map_err(|e| e.to_string())?
+        } else {
+            issuance.response.access_token
+        });
+    }
+    Ok(lines.join("\n"))
+}
