@@ -158,7 +158,10 @@ pub enum SecretCheck {
     Valid,
     Invalid,
     /// The registration holds an Argon2 hash: verify the secret against it, off the hot path.
-    NeedsArgon2 { hash: String, secret: String },
+    NeedsArgon2 {
+        hash: String,
+        secret: String,
+    },
 }
 
 impl Client {
@@ -449,7 +452,10 @@ mod tests {
             }
         );
         let lower = format!("basic {}", STANDARD.encode("a:b"));
-        assert!(parse_authorization(lower.as_bytes()).is_ok(), "scheme is case-insensitive");
+        assert!(
+            parse_authorization(lower.as_bytes()).is_ok(),
+            "scheme is case-insensitive"
+        );
     }
 
     #[test]
@@ -532,7 +538,10 @@ mod tests {
             public.check_secret(&creds("app", Some("guess"), AuthMethod::Post)),
             SecretCheck::Invalid
         );
-        let argon = client(SecretHash::Argon2("$argon2id$..".into()), ClientType::Confidential);
+        let argon = client(
+            SecretHash::Argon2("$argon2id$..".into()),
+            ClientType::Confidential,
+        );
         assert!(matches!(
             argon.check_secret(&creds("app", Some("x"), AuthMethod::Basic)),
             SecretCheck::NeedsArgon2 { .. }

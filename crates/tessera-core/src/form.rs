@@ -137,7 +137,11 @@ mod tests {
         let form = parse(b"token=abc%2Bd&client_id=my+app&flag").expect("valid form");
         assert_eq!(form.get("token"), Some("abc+d"));
         assert_eq!(form.get("client_id"), Some("my app"));
-        assert_eq!(form.get("flag"), None, "a parameter without value is omitted");
+        assert_eq!(
+            form.get("flag"),
+            None,
+            "a parameter without value is omitted"
+        );
         assert_eq!(form.len(), 3);
     }
 

@@ -328,7 +328,11 @@ pub(crate) mod tests {
         ctx.used_at = Some(200);
         assert_eq!(ctx.state(500), TokenState::Used);
         ctx.grant_revoked_at = Some(300);
-        assert_eq!(ctx.state(500), TokenState::Revoked, "revocation wins over use");
+        assert_eq!(
+            ctx.state(500),
+            TokenState::Revoked,
+            "revocation wins over use"
+        );
     }
 
     #[test]
@@ -447,9 +451,12 @@ pub(crate) mod tests {
             decide_refresh(Some(&ctx), &client(1), None, 500),
             RefreshDecision::RevokeGrant { grant_id: 5 }
         );
-        assert!(matches!(
-            decide_refresh(Some(&ctx), &client(2), None, 500),
-            RefreshDecision::Refuse(_)
-        ), "another client cannot burn someone else's grant");
+        assert!(
+            matches!(
+                decide_refresh(Some(&ctx), &client(2), None, 500),
+                RefreshDecision::Refuse(_)
+            ),
+            "another client cannot burn someone else's grant"
+        );
     }
 }

@@ -100,7 +100,10 @@ mod tests {
         ctx.user_id = None;
         ctx.username = None;
         let v = serde_json::to_value(introspect(Some(&ctx), 500, "i")).expect("json");
-        assert_eq!(v["sub"], "client1", "a client's own token has the client as subject");
+        assert_eq!(
+            v["sub"], "client1",
+            "a client's own token has the client as subject"
+        );
         assert!(v.get("username").is_none());
     }
 }

@@ -3,8 +3,8 @@
 //! These are slow on purpose (tens of milliseconds); callers on an async runtime run them on
 //! a blocking thread.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::entropy::Entropy;
 

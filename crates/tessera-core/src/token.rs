@@ -152,7 +152,11 @@ mod tests {
         assert_eq!(recognise(&altered), None);
         assert_eq!(recognise(&t.text[..TOKEN_LEN - 1]), None);
         let swapped = t.text.replacen("tsat_", "tsrt_", 1);
-        assert_eq!(recognise(&swapped), None, "the prefix is covered by the checksum");
+        assert_eq!(
+            recognise(&swapped),
+            None,
+            "the prefix is covered by the checksum"
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ impl TokenRequest {
                 scope: optional("scope"),
             }),
             "refresh_token" => Ok(Self::RefreshToken {
-                refresh_token: required("refresh_token", "The refresh_token parameter is missing.")?,
+                refresh_token: required(
+                    "refresh_token",
+                    "The refresh_token parameter is missing.",
+                )?,
                 scope: optional("scope"),
             }),
             _ => Err(OAuthError::new(
@@ -131,7 +134,10 @@ mod tests {
     fn errors() {
         assert_eq!(req("scope=read"), Err(ErrorCode::InvalidRequest));
         assert_eq!(req("grant_type="), Err(ErrorCode::InvalidRequest));
-        assert_eq!(req("grant_type=UNKNOWN"), Err(ErrorCode::UnsupportedGrantType));
+        assert_eq!(
+            req("grant_type=UNKNOWN"),
+            Err(ErrorCode::UnsupportedGrantType)
+        );
         assert_eq!(
             req("grant_type=password&username=a"),
             Err(ErrorCode::InvalidRequest)

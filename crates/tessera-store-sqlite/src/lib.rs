@@ -150,7 +150,9 @@ impl SqliteStore {
         let job: Job = Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => Err(StoreError::Unavailable("could not begin a transaction".into())),
+                None => Err(StoreError::Unavailable(
+                    "could not begin a transaction".into(),
+                )),
             };
             Box::new(move |commit| {
                 let answer = match (result, commit) {
@@ -265,7 +267,10 @@ mod tests {
             path_from_url("sqlite:///var/lib/tessera/t.db"),
             Some(PathBuf::from("/var/lib/tessera/t.db"))
         );
-        assert_eq!(path_from_url("sqlite:x.db?mode=rwc"), Some(PathBuf::from("x.db")));
+        assert_eq!(
+            path_from_url("sqlite:x.db?mode=rwc"),
+            Some(PathBuf::from("x.db"))
+        );
         assert_eq!(path_from_url("postgres://localhost/db"), None);
         assert_eq!(path_from_url("sqlite://"), None);
     }

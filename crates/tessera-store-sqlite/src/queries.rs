@@ -121,7 +121,12 @@ fn insert_token(
 }
 
 /// Marks every live token of the grants matched by `grant_filter` revoked at `?1`.
-fn revoke_tokens_where(conn: &Connection, grant_filter: &str, now: UnixTime, key: i64) -> rusqlite::Result<()> {
+fn revoke_tokens_where(
+    conn: &Connection,
+    grant_filter: &str,
+    now: UnixTime,
+    key: i64,
+) -> rusqlite::Result<()> {
     for t in ["access_tokens", "refresh_tokens"] {
         let sql = format!(
             "UPDATE {t} SET revoked_at = ?1 WHERE revoked_at IS NULL AND grant_id IN \
@@ -132,9 +137,15 @@ fn revoke_tokens_where(conn: &Connection, grant_filter: &str, now: UnixTime, key
     Ok(())
 }
 
-fn revoke_grants_where(conn: &Connection, grant_filter: &str, now: UnixTime, key: i64) -> rusqlite::Result<u64> {
+fn revoke_grants_where(
+    conn: &Connection,
+    grant_filter: &str,
+    now: UnixTime,
+    key: i64,
+) -> rusqlite::Result<u64> {
     revoke_tokens_where(conn, grant_filter, now, key)?;
-    let sql = format!("UPDATE grants SET revoked_at = ?1 WHERE {grant_filter} AND revoked_at IS NULL");
+    let sql =
+        format!("UPDATE grants SET revoked_at = ?1 WHERE {grant_filter} AND revoked_at IS NULL");
     Ok(conn.prepare_cached(&sql)?.execute(params![now, key])? as u64)
 }
 
@@ -147,7 +158,11 @@ impl Store for SqliteStore {
     async fn insert_client(&self, new: NewClient) -> StoreResult<Client> {
         self.write(move |conn| {
             let (kind, hash) = secret_columns(&new.secret);
-            let grant_types: Vec<&str> = new.grant_types.iter().map(|g: &GrantType| g.as_str()).collect();
+            let grant_types: Vec<&str> = new
+                .grant_types
+                .iter()
+                .map(|g: &GrantType| g.as_str())
+                .collect();
             conn.prepare_cached(
                 "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
                  secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
@@ -239,9 +254,9 @@ impl Store for SqliteStore {
         refresh_token: Option<NewToken>,
     ) -> StoreResult<i64> {
         self.write(move |conn| {
-            let expires_at = refresh_token
-                .as_ref()
-                .map_or(access_token.expires_at, |r| r.expires_at.max(access_token.expires_at));
+            let expires_at = refresh_token.as_ref().map_or(access_token.expires_at, |r| {
+                r.expires_at.max(access_token.expires_at)
+            });
             let run = || -> rusqlite::Result<i64> {
                 conn.prepare_cached(
                     "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
@@ -357,13 +372,17 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<u64> {
-        self.write(move |conn| revoke_grants_where(conn, "user_id = ?2", now, user_id).map_err(unavailable))
-            .await
+        self.write(move |conn| {
+            revoke_grants_where(conn, "user_id = ?2", now, user_id).map_err(unavailable)
+        })
+        .await
     }
 
     async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64> {
-        self.write(move |conn| revoke_grants_where(conn, "client_id = ?2", now, client_pk).map_err(unavailable))
-            .await
+        self.write(move |conn| {
+            revoke_grants_where(conn, "client_id = ?2", now, client_pk).map_err(unavailable)
+        })
+        .await
     }
 
     async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged> {

@@ -94,7 +94,13 @@ async fn user(store: &dyn Store, name: &str) -> i64 {
         .id
 }
 
-async fn grant(store: &dyn Store, client_pk: i64, user_id: Option<i64>, at: u8, rt: Option<u8>) -> i64 {
+async fn grant(
+    store: &dyn Store,
+    client_pk: i64,
+    user_id: Option<i64>,
+    at: u8,
+    rt: Option<u8>,
+) -> i64 {
     store
         .insert_grant(
             NewGrant {
@@ -176,9 +182,19 @@ pub async fn origins_are_found(store: Arc<dyn Store>) {
     let mut c = new_client("spa");
     c.allowed_origins = vec!["https://one.example".into(), "https://two.example".into()];
     store.insert_client(c).await.expect("insert");
-    assert!(store.origin_allowed("https://two.example").await.expect("q"));
+    assert!(
+        store
+            .origin_allowed("https://two.example")
+            .await
+            .expect("q")
+    );
     assert!(!store.origin_allowed("https://two.exampl").await.expect("q"));
-    assert!(!store.origin_allowed("https://three.example").await.expect("q"));
+    assert!(
+        !store
+            .origin_allowed("https://three.example")
+            .await
+            .expect("q")
+    );
 }
 
 pub async fn users_round_trip(store: Arc<dyn Store>) {
@@ -191,7 +207,13 @@ pub async fn users_round_trip(store: Arc<dyn Store>) {
     assert_eq!(found.id, id);
     assert_eq!(found.email, "alice@example.com");
     assert_eq!(found.password_hash.as_deref(), Some("$argon2id$fake"));
-    assert!(store.user_by_username("bob").await.expect("lookup").is_none());
+    assert!(
+        store
+            .user_by_username("bob")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
     let err = store
         .insert_user(NewUser {
             username: "alice".into(),
@@ -261,19 +283,40 @@ pub async fn rotation_happens_once(store: Arc<dyn Store>) {
     assert_eq!(out, RotateOutcome::Rotated);
     let tt = TokenType::RefreshToken;
     assert_eq!(state(&*store, tt, 2, now).await, Some(TokenState::Used));
-    assert_eq!(state(&*store, TokenType::AccessToken, 1, now).await, Some(TokenState::Revoked));
-    assert_eq!(state(&*store, TokenType::AccessToken, 3, now).await, Some(TokenState::Active));
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 1, now).await,
+        Some(TokenState::Revoked)
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 3, now).await,
+        Some(TokenState::Active)
+    );
     assert_eq!(state(&*store, tt, 4, now).await, Some(TokenState::Active));
-    let new_rt = store.find_token(tt, &digest(4)).await.expect("find").expect("found");
-    let old_rt = store.find_token(tt, &digest(2)).await.expect("find").expect("found");
-    assert_eq!(new_rt.grant_id, old_rt.grant_id, "rotation stays in the grant");
+    let new_rt = store
+        .find_token(tt, &digest(4))
+        .await
+        .expect("find")
+        .expect("found");
+    let old_rt = store
+        .find_token(tt, &digest(2))
+        .await
+        .expect("find")
+        .expect("found");
+    assert_eq!(
+        new_rt.grant_id, old_rt.grant_id,
+        "rotation stays in the grant"
+    );
 
     let again = store
         .rotate_refresh_token(&digest(2), now, token(5, now + 3600), token(6, now + 86400))
         .await
         .expect("rotate");
     assert_eq!(again, RotateOutcome::NotActive);
-    assert_eq!(state(&*store, TokenType::AccessToken, 5, now).await, None, "nothing written");
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, now).await,
+        None,
+        "nothing written"
+    );
 }
 
 pub async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
@@ -311,7 +354,11 @@ pub async fn rotation_refuses_expired_and_revoked_tokens(store: Arc<dyn Store>) 
         .rotate_refresh_token(&digest(2), late, token(3, late + 1), token(4, late + 2))
         .await
         .expect("rotate");
-    assert_eq!(out, RotateOutcome::NotActive, "expired at its expiry instant");
+    assert_eq!(
+        out,
+        RotateOutcome::NotActive,
+        "expired at its expiry instant"
+    );
 
     let g = grant(&*store, client.id, None, 5, Some(6)).await;
     assert!(store.revoke_grant(g, NOW + 1).await.expect("revoke"));
@@ -331,7 +378,12 @@ pub async fn revoking_a_grant_revokes_every_token(store: Arc<dyn Store>) {
     let client = store.insert_client(new_client("c")).await.expect("client");
     let g = grant(&*store, client.id, None, 1, Some(2)).await;
     store
-        .rotate_refresh_token(&digest(2), NOW + 1, token(3, NOW + 3600), token(4, NOW + 86400))
+        .rotate_refresh_token(
+            &digest(2),
+            NOW + 1,
+            token(3, NOW + 3600),
+            token(4, NOW + 86400),
+        )
         .await
         .expect("rotate");
     let other = grant(&*store, client.id, None, 5, Some(6)).await;
@@ -344,11 +396,24 @@ pub async fn revoking_a_grant_revokes_every_token(store: Arc<dyn Store>) {
         (TokenType::AccessToken, 3),
         (TokenType::RefreshToken, 4),
     ] {
-        assert_eq!(state(&*store, tt, n, NOW + 3).await, Some(TokenState::Revoked), "token {n}");
+        assert_eq!(
+            state(&*store, tt, n, NOW + 3).await,
+            Some(TokenState::Revoked),
+            "token {n}"
+        );
     }
-    assert_eq!(state(&*store, TokenType::AccessToken, 5, NOW + 3).await, Some(TokenState::Active));
-    assert_eq!(state(&*store, TokenType::RefreshToken, 6, NOW + 3).await, Some(TokenState::Active));
-    assert!(!store.revoke_grant(g, NOW + 4).await.expect("again"), "already revoked");
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, NOW + 3).await,
+        Some(TokenState::Active)
+    );
+    assert_eq!(
+        state(&*store, TokenType::RefreshToken, 6, NOW + 3).await,
+        Some(TokenState::Active)
+    );
+    assert!(
+        !store.revoke_grant(g, NOW + 4).await.expect("again"),
+        "already revoked"
+    );
     assert!(!store.revoke_grant(424242, NOW + 4).await.expect("unknown"));
 }
 
@@ -362,15 +427,48 @@ pub async fn bulk_revocation_by_user_and_client(store: Arc<dyn Store>) {
     grant(&*store, c1.id, Some(bob), 5, Some(6)).await;
     grant(&*store, c2.id, None, 7, None).await;
 
-    assert_eq!(store.revoke_grants_of_user(alice, NOW + 1).await.expect("user"), 2);
-    assert_eq!(state(&*store, TokenType::AccessToken, 1, NOW + 2).await, Some(TokenState::Revoked));
-    assert_eq!(state(&*store, TokenType::RefreshToken, 4, NOW + 2).await, Some(TokenState::Revoked));
-    assert_eq!(state(&*store, TokenType::AccessToken, 5, NOW + 2).await, Some(TokenState::Active));
+    assert_eq!(
+        store
+            .revoke_grants_of_user(alice, NOW + 1)
+            .await
+            .expect("user"),
+        2
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 1, NOW + 2).await,
+        Some(TokenState::Revoked)
+    );
+    assert_eq!(
+        state(&*store, TokenType::RefreshToken, 4, NOW + 2).await,
+        Some(TokenState::Revoked)
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, NOW + 2).await,
+        Some(TokenState::Active)
+    );
 
-    assert_eq!(store.revoke_grants_of_client(c2.id, NOW + 1).await.expect("client"), 1);
-    assert_eq!(state(&*store, TokenType::AccessToken, 7, NOW + 2).await, Some(TokenState::Revoked));
-    assert_eq!(state(&*store, TokenType::AccessToken, 5, NOW + 2).await, Some(TokenState::Active));
-    assert_eq!(store.revoke_grants_of_user(alice, NOW + 3).await.expect("user"), 0);
+    assert_eq!(
+        store
+            .revoke_grants_of_client(c2.id, NOW + 1)
+            .await
+            .expect("client"),
+        1
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 7, NOW + 2).await,
+        Some(TokenState::Revoked)
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, NOW + 2).await,
+        Some(TokenState::Active)
+    );
+    assert_eq!(
+        store
+            .revoke_grants_of_user(alice, NOW + 3)
+            .await
+            .expect("user"),
+        0
+    );
 }
 
 pub async fn purge_deletes_only_what_cannot_matter(store: Arc<dyn Store>) {
@@ -378,7 +476,12 @@ pub async fn purge_deletes_only_what_cannot_matter(store: Arc<dyn Store>) {
     // A live grant, rotated once: its old access token is revoked, its old refresh token used.
     grant(&*store, client.id, None, 1, Some(2)).await;
     store
-        .rotate_refresh_token(&digest(2), NOW + 1, token(3, NOW + 3600), token(4, NOW + 86400))
+        .rotate_refresh_token(
+            &digest(2),
+            NOW + 1,
+            token(3, NOW + 3600),
+            token(4, NOW + 86400),
+        )
         .await
         .expect("rotate");
     // A revoked grant.
@@ -399,15 +502,42 @@ pub async fn purge_deletes_only_what_cannot_matter(store: Arc<dyn Store>) {
     assert!(total >= 4, "purged {total}");
     let find = |tt, n| {
         let store = store.clone();
-        async move { store.find_token(tt, &digest(n)).await.expect("find").is_some() }
+        async move {
+            store
+                .find_token(tt, &digest(n))
+                .await
+                .expect("find")
+                .is_some()
+        }
     };
-    assert!(!find(TokenType::AccessToken, 1).await, "revoked access token purged");
-    assert!(find(TokenType::RefreshToken, 2).await, "used refresh token kept for reuse detection");
-    assert!(!find(TokenType::AccessToken, 3).await, "expired access token purged");
-    assert!(find(TokenType::RefreshToken, 4).await, "live refresh token kept");
-    assert!(!find(TokenType::AccessToken, 5).await, "revoked grant purged");
-    assert!(!find(TokenType::RefreshToken, 6).await, "revoked grant purged");
-    assert!(!find(TokenType::AccessToken, 7).await, "expired grant purged");
+    assert!(
+        !find(TokenType::AccessToken, 1).await,
+        "revoked access token purged"
+    );
+    assert!(
+        find(TokenType::RefreshToken, 2).await,
+        "used refresh token kept for reuse detection"
+    );
+    assert!(
+        !find(TokenType::AccessToken, 3).await,
+        "expired access token purged"
+    );
+    assert!(
+        find(TokenType::RefreshToken, 4).await,
+        "live refresh token kept"
+    );
+    assert!(
+        !find(TokenType::AccessToken, 5).await,
+        "revoked grant purged"
+    );
+    assert!(
+        !find(TokenType::RefreshToken, 6).await,
+        "revoked grant purged"
+    );
+    assert!(
+        !find(TokenType::AccessToken, 7).await,
+        "expired grant purged"
+    );
 
     // Once every token has expired, the grant goes too.
     let end = NOW + 86400 + 1;

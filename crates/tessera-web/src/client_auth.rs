@@ -65,13 +65,18 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
         Err(e @ CredentialError::MultipleMethods) => return Err(e.to_oauth().into()),
         Err(e) => return Err(limit_failure(state, post, None, e.to_oauth().into())),
     };
-    let client = state.store.client_by_client_id(&presented.client_id).await?;
+    let client = state
+        .store
+        .client_by_client_id(&presented.client_id)
+        .await?;
     let verdict = match &client {
         None => false,
         Some(c) => match c.check_secret(&presented) {
             SecretCheck::Valid => true,
             SecretCheck::Invalid => false,
-            SecretCheck::NeedsArgon2 { hash, secret } => verify_argon2(state, c, hash, secret).await?,
+            SecretCheck::NeedsArgon2 { hash, secret } => {
+                verify_argon2(state, c, hash, secret).await?
+            }
         },
     };
     match client {
@@ -121,7 +126,12 @@ async fn verify_argon2(
 
 /// Counts a failure against `key` (a client id or a username) and the caller's address; over
 /// the limit the answer becomes 429 with `Retry-After`.
-pub fn limit_failure(state: &AppState, post: &OAuthPost, key: Option<Key>, error: ApiError) -> ApiError {
+pub fn limit_failure(
+    state: &AppState,
+    post: &OAuthPost,
+    key: Option<Key>,
+    error: ApiError,
+) -> ApiError {
     let keys: Vec<Key> = key.into_iter().chain(post.peer.map(Key::Address)).collect();
     match state.limiter.record_failure(&keys, state.now()) {
         Some(wait) => ApiError::too_many_requests(wait),

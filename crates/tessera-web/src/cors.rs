@@ -34,7 +34,9 @@ where
 
 fn allow_origin(response: &mut Response, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
-        response.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        response
+            .headers_mut()
+            .insert(ACCESS_CONTROL_ALLOW_ORIGIN, v);
     }
 }
 
@@ -50,7 +52,10 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(true) => {
             allow_origin(&mut response, origin);
             let h = response.headers_mut();
-            h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+            h.insert(
+                ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST"),
+            );
             h.insert(
                 ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("Authorization, Content-Type"),

@@ -35,16 +35,17 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use state::{AppState, Clock, OsEntropy, Settings, SystemClock};
 
-/// Registers `route` at `path` and at `path` without its trailing slash (SPEC section 3: the
+/// Registers `route` at `path` with and without a trailing slash (SPEC section 3: the
 /// trailing slash is optional everywhere).
-fn at_both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
-    let trimmed = path.trim_end_matches('/');
-    let router = router.route(path, route.clone());
-    if trimmed != path && !trimmed.is_empty() {
-        router.route(trimmed, route)
-    } else {
-        router
-    }
+fn at_both(
+    router: Router<AppState>,
+    path: &str,
+    route: MethodRouter<AppState>,
+) -> Router<AppState> {
+    let bare = path.trim_end_matches('/');
+    router
+        .route(bare, route.clone())
+        .route(&format!("{bare}/"), route)
 }
 
 /// The whole application.
@@ -53,7 +54,11 @@ pub fn router(state: AppState) -> Router {
     let mut r = Router::new();
     r = at_both(r, paths::TOKEN, cors::post_endpoint(token::token));
     r = at_both(r, paths::REVOKE, cors::post_endpoint(revoke::revoke));
-    r = at_both(r, paths::INTROSPECT, handlers::post_only(introspect::introspect));
+    r = at_both(
+        r,
+        paths::INTROSPECT,
+        handlers::post_only(introspect::introspect),
+    );
     for path in paths::METADATA_ALIASES {
         r = at_both(r, path, handlers::get_only(metadata::authorization_server));
     }

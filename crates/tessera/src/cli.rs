@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = "An OAuth 2.0 and OpenID Connect authorization server")]
+#[command(
+    name = "tessera",
+    version,
+    about = "An OAuth 2.0 and OpenID Connect authorization server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -60,7 +64,12 @@ pub enum Command {
     },
     /// Revoke every grant of a user or of a client.
     Revoke {
-        #[arg(long, value_name = "USERNAME", conflicts_with = "client", required_unless_present = "client")]
+        #[arg(
+            long,
+            value_name = "USERNAME",
+            conflicts_with = "client",
+            required_unless_present = "client"
+        )]
         user: Option<String>,
         #[arg(long, value_name = "CLIENT_ID")]
         client: Option<String>,

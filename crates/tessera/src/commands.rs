@@ -285,7 +285,9 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
     } else {
         let mut out = format!("Application {name:?} created.\nclient_id: {client_id}");
         if let Some(s) = secret_text {
-            out.push_str(&format!("\nclient_secret: {s}\n(the secret is shown once; only its hash is stored)"));
+            out.push_str(&format!(
+                "\nclient_secret: {s}\n(the secret is shown once; only its hash is stored)"
+            ));
         }
         Ok(out)
     }
@@ -345,7 +347,10 @@ async fn create_user(
             StoreError::Conflict(_) => format!("a user named {username:?} already exists"),
             other => other.to_string(),
         })?;
-    Ok(format!("User {:?} created (id {}).", user.username, user.id))
+    Ok(format!(
+        "User {:?} created (id {}).",
+        user.username, user.id
+    ))
 }
 
 async fn revoke(

@@ -131,7 +131,8 @@ fn read_file(path: &Path) -> Result<Vec<(String, String)>, String> {
                 KEYS.join(", ")
             ));
         }
-        let text = toml_to_text(key, value).map_err(|e| format!("config file {}: {e}", path.display()))?;
+        let text =
+            toml_to_text(key, value).map_err(|e| format!("config file {}: {e}", path.display()))?;
         out.push((key.clone(), text));
     }
     Ok(out)
@@ -186,7 +187,11 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         let (text, source) = get(key, &default.to_string());
         match text.trim().parse::<i64>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(bad(key, &source, format!("{text:?} is not a positive whole number of seconds"))),
+            _ => Err(bad(
+                key,
+                &source,
+                format!("{text:?} is not a positive whole number of seconds"),
+            )),
         }
     };
     let count = |key: &'static str, default: u64| -> Result<u64, String> {
@@ -197,9 +202,13 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
     };
 
     let (bind_text, source) = get("bind", "127.0.0.1:8000");
-    let bind: SocketAddr = bind_text
-        .parse()
-        .map_err(|_| bad("bind", &source, format!("{bind_text:?} is not an address like 127.0.0.1:8000")))?;
+    let bind: SocketAddr = bind_text.parse().map_err(|_| {
+        bad(
+            "bind",
+            &source,
+            format!("{bind_text:?} is not an address like 127.0.0.1:8000"),
+        )
+    })?;
 
     let (database_url, source) = get("database_url", "sqlite://tessera.db");
     if tessera_store_sqlite::path_from_url(&database_url).is_none() {
@@ -214,28 +223,47 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
     let issuer = issuer.trim_end_matches('/').to_owned();
     let valid_issuer = (issuer.starts_with("https://") || issuer.starts_with("http://"))
         && !issuer.contains(['?', '#', ' '])
-        && issuer.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+        && issuer
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty());
     if !valid_issuer {
-        return Err(bad("issuer", &source, "expected an http(s) URL without query or fragment"));
+        return Err(bad(
+            "issuer",
+            &source,
+            "expected an http(s) URL without query or fragment",
+        ));
     }
 
     let (format_text, source) = get("log_format", "text");
     let log_format = match format_text.as_str() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
-        other => return Err(bad("log_format", &source, format!("{other:?} is not text or json"))),
+        other => {
+            return Err(bad(
+                "log_format",
+                &source,
+                format!("{other:?} is not text or json"),
+            ));
+        }
     };
 
     let defaults = ScopePolicy::default();
     let (scopes_text, source) = get("scopes", &defaults.supported.to_string());
-    let supported = Scope::parse(&scopes_text).map_err(|_| bad("scopes", &source, "malformed scope list"))?;
+    let supported =
+        Scope::parse(&scopes_text).map_err(|_| bad("scopes", &source, "malformed scope list"))?;
     if supported.is_empty() {
         return Err(bad("scopes", &source, "at least one scope is required"));
     }
     let (default_text, source) = get("default_scopes", &defaults.default.to_string());
-    let default = Scope::parse(&default_text).map_err(|_| bad("default_scopes", &source, "malformed scope list"))?;
+    let default = Scope::parse(&default_text)
+        .map_err(|_| bad("default_scopes", &source, "malformed scope list"))?;
     if !default.is_subset(&supported) {
-        return Err(bad("default_scopes", &source, "every default scope must be in scopes"));
+        return Err(bad(
+            "default_scopes",
+            &source,
+            "every default scope must be in scopes",
+        ));
     }
 
     let lifetimes = Lifetimes {
@@ -255,13 +283,20 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         lifetimes,
         janitor_interval_seconds: count("janitor_interval_seconds", 300)?,
         janitor_batch_size: u32::try_from(batch.clamp(1, 1_000_000)).unwrap_or(1000),
-        max_body_bytes: usize::try_from(count("max_body_bytes", 64 * 1024)?.max(1024)).unwrap_or(65536),
+        max_body_bytes: usize::try_from(count("max_body_bytes", 64 * 1024)?.max(1024))
+            .unwrap_or(65536),
         rate_limits: RateLimitSettings {
             window_seconds: positive("rate_limit_window_seconds", rate_defaults.window_seconds)?,
-            per_principal: u32::try_from(count("rate_limit_principal_failures", rate_defaults.per_principal.into())?)
-                .map_err(|_| "rate_limit_principal_failures is too large".to_owned())?,
-            per_address: u32::try_from(count("rate_limit_address_failures", rate_defaults.per_address.into())?)
-                .map_err(|_| "rate_limit_address_failures is too large".to_owned())?,
+            per_principal: u32::try_from(count(
+                "rate_limit_principal_failures",
+                rate_defaults.per_principal.into(),
+            )?)
+            .map_err(|_| "rate_limit_principal_failures is too large".to_owned())?,
+            per_address: u32::try_from(count(
+                "rate_limit_address_failures",
+                rate_defaults.per_address.into(),
+            )?)
+            .map_err(|_| "rate_limit_address_failures is too large".to_owned())?,
         },
     })
 }
@@ -271,7 +306,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -307,7 +345,10 @@ mod tests {
         assert_eq!(c.lifetimes.access_token, 100, "from the file");
         assert_eq!(c.lifetimes.refresh_token, 300, "env beats the file");
         assert_eq!(c.bind.to_string(), "127.0.0.1:9200", "flag beats env");
-        assert_eq!(c.issuer, "http://127.0.0.1:9200/o", "issuer follows the bind address");
+        assert_eq!(
+            c.issuer, "http://127.0.0.1:9200/o",
+            "issuer follows the bind address"
+        );
         assert!(c.scopes.supported.contains("admin"));
     }
 
@@ -316,11 +357,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.toml");
         std::fs::write(&path, "acces_token_expire_seconds = 5\n").expect("write");
-        let err = load(&env(&[]), &Overrides { config: Some(path), values: vec![] }).expect_err("unknown key");
-        assert!(err.contains("unknown key \"acces_token_expire_seconds\""), "{err}");
+        let err = load(
+            &env(&[]),
+            &Overrides {
+                config: Some(path),
+                values: vec![],
+            },
+        )
+        .expect_err("unknown key");
+        assert!(
+            err.contains("unknown key \"acces_token_expire_seconds\""),
+            "{err}"
+        );
 
-        let err = load(&env(&[("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS", "-5")]), &Overrides::default())
-            .expect_err("negative");
+        let err = load(
+            &env(&[("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS", "-5")]),
+            &Overrides::default(),
+        )
+        .expect_err("negative");
         assert!(err.contains("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS"), "{err}");
         for (k, v) in [
             ("TESSERA_BIND", "nowhere"),
@@ -329,10 +383,16 @@ mod tests {
             ("TESSERA_DATABASE_URL", "mysql://x"),
             ("TESSERA_DEFAULT_SCOPES", "read nuke"),
         ] {
-            assert!(load(&env(&[(k, v)]), &Overrides::default()).is_err(), "{k}={v}");
+            assert!(
+                load(&env(&[(k, v)]), &Overrides::default()).is_err(),
+                "{k}={v}"
+            );
         }
-        let err = load(&env(&[("TESSERA_CONFIG", "/nonexistent/t.toml")]), &Overrides::default())
-            .expect_err("missing file");
+        let err = load(
+            &env(&[("TESSERA_CONFIG", "/nonexistent/t.toml")]),
+            &Overrides::default(),
+        )
+        .expect_err("missing file");
         assert!(err.contains("/nonexistent/t.toml"));
     }
 }

@@ -178,7 +178,9 @@ async fn refresh(
                     grant_id,
                     outcome = if revoked { "revoked" } else { "already_revoked" },
                 );
-                return Err(OAuthError::invalid_grant("The refresh token was already used.").into());
+                return Err(
+                    OAuthError::invalid_grant("The refresh token was already used.").into(),
+                );
             }
             RefreshDecision::Rotate {
                 access_scope,

@@ -1,0 +1,383 @@
+//! The command line: each command, its `--json`, and its errors.
+
+use serde_json::Value;
+use tessera_core::grant::{TokenState, TokenType};
+use tessera_core::token::TokenDigest;
+use tessera_store::Store;
+use tessera_store_sqlite::SqliteStore;
+use tessera_web::{Clock, SystemClock};
+
+use crate::common::{BinServer, create_app, run};
+
+fn db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    (dir, url)
+}
+
+async fn state_of(db: &str, token: &str, token_type: TokenType) -> Option<TokenState> {
+    let store = SqliteStore::open_url(db).expect("open");
+    store
+        .find_token(token_type, &TokenDigest::of(token))
+        .await
+        .expect("find")
+        .map(|c| c.state(SystemClock.now()))
+}
+
+fn assert_one_line_error(code: i32, err: &str) {
+    assert_ne!(code, 0);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line on stderr: {err:?}"
+    );
+    assert!(!err.trim().is_empty());
+}
+
+#[test]
+fn createapplication_json_and_text() {
+    let (_dir, url) = db();
+    let (id, secret) = create_app(&url, "confidential", "client-credentials,password");
+    assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let secret = secret.expect("a confidential client gets a secret");
+    assert!(secret.starts_with("tscs_"));
+    let (_, public_secret) = create_app(&url, "public", "password");
+    assert!(public_secret.is_none(), "JSON null for public clients");
+
+    let (code, out, _) = run(
+        &[
+            "createapplication",
+            "confidential",
+            "password",
+            "--name",
+            "Billing",
+            "--client-id",
+            "billing.v2",
+            "--client-secret",
+            "chosen secret",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("billing.v2"));
+
+    // The store keeps only hashes.
+    let raw = std::fs::read(url.trim_start_matches("sqlite://")).expect("db file");
+    let wal =
+        std::fs::read(format!("{}-wal", url.trim_start_matches("sqlite://"))).unwrap_or_default();
+    for bytes in [raw, wal] {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&secret),
+            "a generated secret is never stored in clear"
+        );
+        assert!(
+            !text.contains("chosen secret"),
+            "an operator's secret is never stored in clear"
+        );
+    }
+}
+
+#[test]
+fn createapplication_errors() {
+    let (_dir, url) = db();
+    create_app(&url, "confidential", "password");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["createapplication", "secret-agent", "password"],
+        vec!["createapplication", "confidential", "password,teleport"],
+        vec![
+            "createapplication",
+            "public",
+            "password",
+            "--client-secret",
+            "x",
+        ],
+        vec!["createapplication", "confidential", "authorization-code"],
+        vec![
+            "createapplication",
+            "confidential",
+            "authorization-code",
+            "--redirect-uris",
+            "/relative",
+        ],
+        vec![
+            "createapplication",
+            "public",
+            "password",
+            "--allowed-origins",
+            "https://spa.example/path",
+        ],
+        vec![
+            "createapplication",
+            "public",
+            "password",
+            "--client-id",
+            "has space",
+        ],
+        vec![
+            "createapplication",
+            "public",
+            "password",
+            "--user",
+            "nobody",
+        ],
+        vec![
+            "createapplication",
+            "public",
+            "password",
+            "--algorithm",
+            "none",
+        ],
+        vec!["createapplication", "public"],
+    ];
+    for args in cases {
+        let mut args = args.clone();
+        args.extend(["--database-url", &url]);
+        let (code, out, err) = run(&args, None);
+        assert_one_line_error(code, &err);
+        assert!(out.is_empty(), "{args:?} printed {out}");
+    }
+    let (code, _, _) = run(
+        &[
+            "createapplication",
+            "public",
+            "password",
+            "--client-id",
+            "dup",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    let (code, _, err) = run(
+        &[
+            "createapplication",
+            "public",
+            "password",
+            "--client-id",
+            "dup",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(err.contains("already exists"));
+}
+
+#[test]
+fn createuser_reads_one_line_from_stdin() {
+    let (_dir, url) = db();
+    let (code, out, err) = run(
+        &[
+            "createuser",
+            "alice",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ],
+        Some("s3cret pass\r\nignored\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("alice"));
+    let (code, _, err) = run(&["createuser", "alice", "--database-url", &url], None);
+    assert_one_line_error(code, &err);
+    let (code, _, err) = run(&["createuser", "bad name", "--database-url", &url], None);
+    assert_one_line_error(code, &err);
+    let (code, _, err) = run(
+        &[
+            "createuser",
+            "bob",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ],
+        Some(""),
+    );
+    assert_one_line_error(code, &err);
+}
+
+#[tokio::test]
+async fn createtoken_revoke_and_cleartokens() {
+    let (_dir, url) = db();
+    let (client_id, _) = create_app(&url, "confidential", "client-credentials,password");
+    let (code, _, _) = run(&["createuser", "alice", "--database-url", &url], None);
+    assert_eq!(code, 0);
+
+    let (code, out, err) = run(
+        &[
+            "createtoken",
+            &client_id,
+            "--count",
+            "3",
+            "--scope",
+            "read",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let plain: Vec<String> = out.lines().map(str::to_owned).collect();
+    assert_eq!(plain.len(), 3);
+    assert!(plain.iter().all(|t| t.starts_with("tsat_")));
+
+    let (code, out, _) = run(
+        &[
+            "createtoken",
+            &client_id,
+            "--user",
+            "alice",
+            "--count",
+            "2",
+            "--json",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    let user_tokens: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("one JSON token response per line");
+            assert_eq!(v["token_type"], "Bearer");
+            assert_eq!(v["scope"], "read write");
+            v["access_token"].as_str().expect("token").to_owned()
+        })
+        .collect();
+    assert_eq!(user_tokens.len(), 2);
+
+    let (code, out, _) = run(
+        &[
+            "revoke",
+            "--user",
+            "alice",
+            "--json",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["revoked_grants"], 2);
+    for t in &user_tokens {
+        assert_eq!(
+            state_of(&url, t, TokenType::AccessToken).await,
+            Some(TokenState::Revoked)
+        );
+    }
+    assert_eq!(
+        state_of(&url, &plain[0], TokenType::AccessToken).await,
+        Some(TokenState::Active)
+    );
+
+    let (code, out, _) = run(
+        &["revoke", "--client", &client_id, "--database-url", &url],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("revoked 3 grants"), "{out}");
+
+    let (code, out, _) = run(&["cleartokens", "--database-url", &url], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("5 access tokens"), "{out}");
+    assert_eq!(
+        state_of(&url, &plain[0], TokenType::AccessToken).await,
+        None
+    );
+
+    for args in [
+        vec!["createtoken", "nobody"],
+        vec!["createtoken", client_id.as_str(), "--scope", "nuke"],
+        vec!["createtoken", client_id.as_str(), "--user", "nobody"],
+        vec!["revoke", "--user", "nobody"],
+        vec!["revoke", "--client", "nobody"],
+        vec!["revoke"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--database-url", &url]);
+        let (code, _, err) = run(&args, None);
+        assert_one_line_error(code, &err);
+    }
+}
+
+#[test]
+fn migrate_and_bad_configuration() {
+    let (_dir, url) = db();
+    let (code, out, _) = run(&["migrate", "--database-url", &url], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("migrations applied"));
+    let (code, _, err) = run(&["migrate", "--database-url", "mysql://nowhere"], None);
+    assert_one_line_error(code, &err);
+    let out = crate::common::bin()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &url])
+        .env("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS", "soon")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_one_line_error(1, &err);
+    assert!(err.contains("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS"), "{err}");
+}
+
+/// The README walkthrough, end to end with the real binary and curl.
+#[tokio::test]
+async fn readme_walkthrough() {
+    let (_dir, url) = db();
+    let (client_id, secret) = create_app(&url, "confidential", "password,client-credentials");
+    let secret = secret.expect("secret");
+    let (code, _, _) = run(
+        &[
+            "createuser",
+            "alice",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ],
+        Some("wonderland\n"),
+    );
+    assert_eq!(code, 0);
+    let server = BinServer::start(&url);
+    let curl = |args: Vec<String>| {
+        let out = std::process::Command::new("curl")
+            .arg("--silent")
+            .args(args)
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let token: Value = serde_json::from_str(&curl(vec![
+        "--user".into(),
+        format!("{client_id}:{secret}"),
+        "--data".into(),
+        "grant_type=password&username=alice&password=wonderland".into(),
+        server.url("/o/token/"),
+    ]))
+    .expect("token response");
+    let at = token["access_token"].as_str().expect("access token");
+    let introspect = |t: &str| -> Value {
+        serde_json::from_str(&curl(vec![
+            "--data".into(),
+            format!("token={t}&client_id={client_id}&client_secret={secret}"),
+            server.url("/o/introspect/"),
+        ]))
+        .expect("introspection")
+    };
+    assert_eq!(introspect(at)["active"], true);
+    let status = curl(vec![
+        "--write-out".into(),
+        "%{http_code}".into(),
+        "--data".into(),
+        format!("token={at}&client_id={client_id}&client_secret={secret}"),
+        server.url("/o/revoke_token/"),
+    ]);
+    assert_eq!(status, "200");
+    assert_eq!(introspect(at), serde_json::json!({"active": false}));
+}

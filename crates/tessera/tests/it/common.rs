@@ -1,0 +1,390 @@
+//! A real server per test, and helpers to provision it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+use tessera_core::client::{ClientType, GrantType, SecretHash};
+use tessera_core::entropy::alphanumeric;
+use tessera_core::token::{self, TokenKind};
+use tessera_store::{NewClient, NewUser, Store};
+use tessera_store_sqlite::SqliteStore;
+use tessera_web::{AppState, Clock, OsEntropy, Settings};
+use tokio::sync::oneshot;
+
+/// A clock the test moves by hand.
+pub struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<TestClock>,
+    pub http: reqwest::Client,
+    pub issuer: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl TestClient {
+    pub fn secret(&self) -> &str {
+        self.secret.as_deref().unwrap_or("")
+    }
+
+    pub fn basic(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.id, self.secret()))
+        )
+    }
+}
+
+/// A token response as JSON, with accessors.
+#[derive(Debug, Clone)]
+pub struct Tokens(pub Value);
+
+impl Tokens {
+    pub fn access(&self) -> String {
+        self.0["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+    pub fn refresh(&self) -> String {
+        self.0["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub const START: i64 = 1_800_000_000;
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|s| s).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(Settings) -> Settings) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path().join("tessera.db")).expect("open store"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let issuer = format!("http://{addr}/o");
+        let settings = configure(Settings::new(issuer.clone()));
+        let clock = Arc::new(TestClock(AtomicI64::new(START)));
+        let state = AppState::with_clock(store.clone(), settings, clock.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(tessera_web::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            store,
+            clock,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            issuer,
+            shutdown: Some(tx),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    async fn client(
+        &self,
+        client_type: ClientType,
+        grants: &[GrantType],
+        origins: &[&str],
+        secret: Option<SecretHash>,
+    ) -> TestClient {
+        let id = alphanumeric(&mut OsEntropy, 24);
+        let (text, hash) = match (client_type, secret) {
+            (ClientType::Public, _) => (None, SecretHash::None),
+            (ClientType::Confidential, Some(hash)) => (None, hash),
+            (ClientType::Confidential, None) => {
+                let t = token::generate(TokenKind::ClientSecret, &mut OsEntropy);
+                (Some(t.text), SecretHash::Sha256(t.digest.0))
+            }
+        };
+        self.store
+            .insert_client(NewClient {
+                client_id: id.clone(),
+                name: "Test app".into(),
+                client_type,
+                grant_types: grants.to_vec(),
+                secret: hash,
+                redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
+                allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+                user_id: None,
+                skip_authorization: false,
+                algorithm: None,
+                created_at: START,
+            })
+            .await
+            .expect("insert client");
+        TestClient { id, secret: text }
+    }
+
+    /// A confidential client for the password and client-credentials grants.
+    pub async fn confidential(&self) -> TestClient {
+        self.client(
+            ClientType::Confidential,
+            &[GrantType::Password, GrantType::ClientCredentials],
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// A confidential client whose secret was chosen by an operator (Argon2id).
+    pub async fn confidential_with_secret(&self, secret: &str) -> TestClient {
+        let hash = tessera_core::password::hash(secret, &mut OsEntropy).expect("hash");
+        let mut c = self
+            .client(
+                ClientType::Confidential,
+                &[GrantType::Password, GrantType::ClientCredentials],
+                &[],
+                Some(SecretHash::Argon2(hash)),
+            )
+            .await;
+        c.secret = Some(secret.to_owned());
+        c
+    }
+
+    pub async fn public(&self, origins: &[&str]) -> TestClient {
+        self.client(ClientType::Public, &[GrantType::Password], origins, None)
+            .await
+    }
+
+    pub async fn user(&self, username: &str, password: &str) {
+        let hash = tessera_core::password::hash(password, &mut OsEntropy).expect("hash");
+        self.store
+            .insert_user(NewUser {
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                password_hash: Some(hash),
+                created_at: START,
+            })
+            .await
+            .expect("insert user");
+    }
+
+    /// POSTs a form with the given extra headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// POSTs a form authenticated with the client's credentials in the body.
+    pub async fn post_as(&self, path: &str, client: &TestClient, body: &str) -> reqwest::Response {
+        let creds = match &client.secret {
+            Some(s) => format!("client_id={}&client_secret={}", client.id, s),
+            None => format!("client_id={}", client.id),
+        };
+        self.post(path, &format!("{body}&{creds}"), &[]).await
+    }
+
+    /// Tokens from the password grant for `username`.
+    pub async fn password_tokens(
+        &self,
+        client: &TestClient,
+        username: &str,
+        password: &str,
+    ) -> Tokens {
+        let r = self
+            .post_as(
+                "/o/token/",
+                client,
+                &format!("grant_type=password&username={username}&password={password}"),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        Tokens(r.json().await.expect("json"))
+    }
+
+    pub async fn introspect(&self, introspector: &TestClient, token: &str) -> Value {
+        let r = self
+            .post_as("/o/introspect/", introspector, &format!("token={token}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json")
+    }
+
+    pub async fn is_active(&self, introspector: &TestClient, token: &str) -> bool {
+        self.introspect(introspector, token).await["active"] == true
+    }
+}
+
+/// Reads an error response: status, `error` code.
+pub async fn error_of(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.expect("error body is JSON");
+    (status, body["error"].as_str().unwrap_or("").to_owned())
+}
+
+/// The real `tessera` binary.
+pub fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    // The tests' own environment must not configure the binary.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TESSERA_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Runs the binary to completion: (exit code, stdout, stderr).
+pub fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tessera");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `tessera serve` process on a free loopback port; killed when dropped.
+pub struct BinServer {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl BinServer {
+    pub fn start(database_url: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = bin()
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("TESSERA_LOG_FORMAT", "json")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn tessera serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address before exiting")
+                .expect("read stderr");
+            let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if v["fields"]["message"] == "listening" {
+                break v["fields"]["address"].as_str().expect("address").to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Self { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BinServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Creates an application with the CLI and returns (client_id, client_secret).
+pub fn create_app(db: &str, client_type: &str, grants: &str) -> (String, Option<String>) {
+    let (code, out, err) = run(
+        &[
+            "createapplication",
+            client_type,
+            grants,
+            "--json",
+            "--database-url",
+            db,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    (
+        v["client_id"].as_str().expect("client_id").to_owned(),
+        v["client_secret"].as_str().map(str::to_owned),
+    )
+}

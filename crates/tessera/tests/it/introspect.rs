@@ -1,0 +1,194 @@
+//! Introspection (RFC 7662, SPEC section 6).
+
+use serde_json::json;
+
+use crate::common::{START, TestServer, error_of};
+
+#[tokio::test]
+async fn active_tokens_carry_every_claim() {
+    let server = TestServer::start().await;
+    let app = server.confidential().await;
+    let rs = server.confidential().await;
+    server.user("alice", "pw").await;
+    let t = server.password_tokens(&app, "alice", "pw").await;
+
+    // Any confidential client may introspect, also tokens issued to others (as in DOT).
+    let v = server.introspect(&rs, &t.access()).await;
+    assert_eq!(v["active"], true);
+    assert_eq!(v["scope"], "read write");
+    assert_eq!(v["client_id"], app.id.as_str());
+    assert_eq!(v["username"], "alice");
+    assert!(v["sub"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["iat"], START);
+    assert_eq!(v["exp"], START + 3600);
+    assert_eq!(v["iss"], server.issuer.as_str());
+
+    let v = server.introspect(&rs, &t.refresh()).await;
+    assert_eq!(v["active"], true, "refresh tokens introspect too");
+    assert_eq!(v["token_type"], "refresh_token");
+    assert_eq!(v["exp"], START + 30 * 24 * 3600);
+
+    // A client's own token: the client is the subject, there is no username.
+    let r = server
+        .post_as(
+            "/o/token/",
+            &app,
+            "grant_type=client_credentials&scope=read",
+        )
+        .await;
+    let own = r.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let v = server.introspect(&rs, &own).await;
+    assert_eq!(v["sub"], app.id.as_str());
+    assert!(v.get("username").is_none());
+    assert_eq!(v["scope"], "read");
+}
+
+#[tokio::test]
+async fn inactive_is_exactly_active_false() {
+    let server = TestServer::start().await;
+    let app = server.confidential().await;
+    server.user("alice", "pw").await;
+    let t = server.password_tokens(&app, "alice", "pw").await;
+    let expiring = server.password_tokens(&app, "alice", "pw").await;
+    server
+        .post_as("/o/revoke_token/", &app, &format!("token={}", t.access()))
+        .await;
+    for token in [t.access(), "unknown".to_owned(), "tsat_x".to_owned()] {
+        let r = server
+            .post_as("/o/introspect/", &app, &format!("token={token}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        assert_eq!(
+            r.json::<serde_json::Value>().await.expect("json"),
+            json!({"active": false})
+        );
+    }
+    server.advance(3600);
+    assert_eq!(
+        server.introspect(&app, &expiring.access()).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        server.introspect(&app, &expiring.refresh()).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_need_the_introspection_scope() {
+    let server = TestServer::start().await;
+    let app = server.confidential().await;
+    let r = server
+        .post_as(
+            "/o/token/",
+            &app,
+            "grant_type=client_credentials&scope=introspection",
+        )
+        .await;
+    let rs_token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let r = server
+        .post_as(
+            "/o/token/",
+            &app,
+            "grant_type=client_credentials&scope=read",
+        )
+        .await;
+    let plain = r.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let r = server
+        .post(
+            "/o/introspect/",
+            &format!("token={plain}"),
+            &[("Authorization", &format!("Bearer {rs_token}"))],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.expect("json")["active"],
+        true
+    );
+
+    let r = server
+        .post(
+            "/o/introspect/",
+            &format!("token={rs_token}"),
+            &[("Authorization", &format!("Bearer {plain}"))],
+        )
+        .await;
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("Bearer")
+    );
+    let (status, _) = error_of(r).await;
+    assert_eq!(
+        status, 401,
+        "a bearer without the introspection scope learns nothing"
+    );
+}
+
+#[tokio::test]
+async fn everyone_else_gets_401() {
+    let server = TestServer::start().await;
+    let app = server.confidential().await;
+    let public = server.public(&[]).await;
+    let r = server
+        .post_as("/o/token/", &app, "grant_type=client_credentials")
+        .await;
+    let token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let r = server
+        .post("/o/introspect/", &format!("token={token}"), &[])
+        .await;
+    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(error_of(r).await, (401, "invalid_client".into()));
+    let r = server
+        .post_as("/o/introspect/", &public, &format!("token={token}"))
+        .await;
+    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        error_of(r).await,
+        (401, "invalid_client".into()),
+        "a public client id is no authorization"
+    );
+    let r = server
+        .post(
+            "/o/introspect/",
+            &format!("token={token}&client_id={}&client_secret=bad", app.id),
+            &[],
+        )
+        .await;
+    assert_eq!(error_of(r).await, (401, "invalid_client".into()));
+
+    let r = server
+        .post_as("/o/introspect/", &app, "token_type_hint=access_token")
+        .await;
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_request".into()),
+        "missing token"
+    );
+
+    let r = server
+        .http
+        .get(server.url("/o/introspect/?token=x"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 405, "POST only");
+}
