@@ -110,18 +110,28 @@ async fn verify_argon2(
     if state.secret_cache.contains(&key) {
         return Ok(true);
     }
+    let ok = verify_argon2_off_runtime(state, secret, hash).await?;
+    if ok {
+        state.secret_cache.insert(key);
+    }
+    Ok(ok)
+}
+
+/// Verifies an Argon2id hash on the blocking pool, at most `argon2_permits` at once: the
+/// work takes tens of milliseconds and ~19 MiB and must never stall the async workers.
+pub async fn verify_argon2_off_runtime(
+    state: &AppState,
+    secret: String,
+    hash: String,
+) -> Result<bool, ApiError> {
     let _permit = state
         .argon2_permits
         .acquire()
         .await
         .map_err(ApiError::internal)?;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&secret, &hash))
+    tokio::task::spawn_blocking(move || password::verify(&secret, &hash))
         .await
-        .map_err(ApiError::internal)?;
-    if ok {
-        state.secret_cache.insert(key);
-    }
-    Ok(ok)
+        .map_err(ApiError::internal)
 }
 
 /// Counts a failure against `key` (a client id or a username) and the caller's address; over

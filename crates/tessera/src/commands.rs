@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera_core::client::{
-    self, ClientType, GrantType, SecretHash, validate_client_id, validate_origin,
+    self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_origin,
     validate_redirect_uri,
 };
 use tessera_core::entropy::alphanumeric;
 use tessera_core::grant::{self, NewGrant};
 use tessera_core::password;
 use tessera_core::token::{self, TokenKind};
-use tessera_store::{NewClient, NewUser, Store, StoreError};
+use tessera_store::{NewClient, NewUser, Store, StoreError, User};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
 
@@ -25,6 +25,22 @@ type CommandResult = Result<String, String>;
 
 fn store_error(e: StoreError) -> String {
     e.to_string()
+}
+
+async fn find_user(store: &dyn Store, name: &str) -> Result<User, String> {
+    store
+        .user_by_username(name)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| format!("no user named {name:?}"))
+}
+
+async fn find_client(store: &dyn Store, client_id: &str) -> Result<Client, String> {
+    store
+        .client_by_client_id(client_id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| format!("no client with id {client_id:?}"))
 }
 
 fn load_config(store: &StoreArgs, extra: Vec<(&'static str, String)>) -> Result<Config, String> {
@@ -249,14 +265,7 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
     };
     let store = open_store(config)?;
     let user_id = match &args.user {
-        Some(name) => Some(
-            store
-                .user_by_username(name)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| format!("no user named {name:?}"))?
-                .id,
-        ),
+        Some(name) => Some(find_user(&*store, name).await?.id),
         None => None,
     };
     let name = args.name.unwrap_or_else(|| client_id.clone());
@@ -363,11 +372,7 @@ async fn revoke(
     let now = SystemClock.now();
     let (what, count) = match (user, client) {
         (Some(name), _) => {
-            let u = store
-                .user_by_username(&name)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| format!("no user named {name:?}"))?;
+            let u = find_user(&*store, &name).await?;
             let n = store
                 .revoke_grants_of_user(u.id, now)
                 .await
@@ -375,11 +380,7 @@ async fn revoke(
             (json!({"user": name}), n)
         }
         (None, Some(id)) => {
-            let c = store
-                .client_by_client_id(&id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| format!("no client with id {id:?}"))?;
+            let c = find_client(&*store, &id).await?;
             let n = store
                 .revoke_grants_of_client(c.id, now)
                 .await
@@ -414,20 +415,9 @@ async fn create_tokens(
         .resolve(scope.as_deref())
         .map_err(|e| format!("invalid --scope: {e}"))?;
     let store = open_store(config)?;
-    let client = store
-        .client_by_client_id(client_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| format!("no client with id {client_id:?}"))?;
+    let client = find_client(&*store, client_id).await?;
     let user_id = match &user {
-        Some(name) => Some(
-            store
-                .user_by_username(name)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| format!("no user named {name:?}"))?
-                .id,
-        ),
+        Some(name) => Some(find_user(&*store, name).await?.id),
         None => None,
     };
     let kind = if user_id.is_some() {

@@ -119,14 +119,7 @@ async fn check_password(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_owned());
-    let _permit = state
-        .argon2_permits
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&secret, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = client_auth::verify_argon2_off_runtime(state, secret, hash).await?;
     match user {
         Some(u) if ok && u.password_hash.is_some() => Ok(u.id),
         _ => {

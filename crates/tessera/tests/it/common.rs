@@ -250,6 +250,18 @@ impl TestServer {
         Tokens(r.json().await.expect("json"))
     }
 
+    /// An access token from the client credentials grant.
+    pub async fn client_token(&self, client: &TestClient, scope: Option<&str>) -> String {
+        let body = match scope {
+            Some(s) => format!("grant_type=client_credentials&scope={s}"),
+            None => "grant_type=client_credentials".to_owned(),
+        };
+        let r = self.post_as("/o/token/", client, &body).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.expect("json");
+        v["access_token"].as_str().expect("access_token").to_owned()
+    }
+
     pub async fn introspect(&self, introspector: &TestClient, token: &str) -> Value {
         let r = self
             .post_as("/o/introspect/", introspector, &format!("token={token}"))

@@ -30,17 +30,7 @@ async fn active_tokens_carry_every_claim() {
     assert_eq!(v["exp"], START + 30 * 24 * 3600);
 
     // A client's own token: the client is the subject, there is no username.
-    let r = server
-        .post_as(
-            "/o/token/",
-            &app,
-            "grant_type=client_credentials&scope=read",
-        )
-        .await;
-    let own = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let own = server.client_token(&app, Some("read")).await;
     let v = server.introspect(&rs, &own).await;
     assert_eq!(v["sub"], app.id.as_str());
     assert!(v.get("username").is_none());
@@ -83,28 +73,8 @@ async fn inactive_is_exactly_active_false() {
 async fn bearer_tokens_need_the_introspection_scope() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
-    let r = server
-        .post_as(
-            "/o/token/",
-            &app,
-            "grant_type=client_credentials&scope=introspection",
-        )
-        .await;
-    let rs_token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let r = server
-        .post_as(
-            "/o/token/",
-            &app,
-            "grant_type=client_credentials&scope=read",
-        )
-        .await;
-    let plain = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let rs_token = server.client_token(&app, Some("introspection")).await;
+    let plain = server.client_token(&app, Some("read")).await;
 
     let r = server
         .post(
@@ -144,13 +114,7 @@ async fn everyone_else_gets_401() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
     let public = server.public(&[]).await;
-    let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
-        .await;
-    let token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = server.client_token(&app, None).await;
 
     let r = server
         .post("/o/introspect/", &format!("token={token}"), &[])

@@ -81,13 +81,7 @@ async fn seed_confidential_client_with_secret_in_the_body_and_with_basic() {
 async fn the_tutorials_curl_line_works_with_values_pasted_as_they_are() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
-    let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
-        .await;
-    let token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = server.client_token(&app, None).await;
     let url = server.url("/o/revoke_token/");
     let data = format!(
         "token={token}&client_id={}&client_secret={}",
@@ -244,13 +238,7 @@ async fn hints_only_order_the_search() {
 async fn unknown_malformed_and_repeated_revocations_are_200() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
-    let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
-        .await;
-    let token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = server.client_token(&app, None).await;
     for t in [
         "tsat_unknownunknownunknownunknownunknownunknownunkn",
         "not-a-token",
@@ -265,13 +253,7 @@ async fn unknown_malformed_and_repeated_revocations_are_200() {
     }
     assert!(!server.is_active(&app, &token).await);
     // An expired token is 200 too.
-    let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
-        .await;
-    let expiring = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let expiring = server.client_token(&app, None).await;
     server.advance(3600);
     let r = server
         .post_as("/o/revoke_token/", &app, &format!("token={expiring}"))
@@ -300,13 +282,7 @@ async fn another_clients_token_is_left_untouched() {
 async fn client_authentication_comes_first() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
-    let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
-        .await;
-    let token = r.json::<serde_json::Value>().await.expect("json")["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = server.client_token(&app, None).await;
 
     let r = server
         .post(
