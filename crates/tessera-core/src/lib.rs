@@ -11,19 +11,25 @@
 //! - [`token`]: prefixed opaque tokens, their checksums and SHA-256 digests.
 //! - [`client`]: registered clients, grant types, and client authentication (section 2.3).
 //! - [`grant`]: grants and their tokens: issuance, refresh rotation, reuse detection, activity.
+//! - [`authorize`]: authorization requests: redirect URI matching, response types, prompt.
+//! - [`code`]: authorization codes: single use, bound to client, redirect URI and PKCE.
+//! - [`pkce`]: RFC 7636 challenges and verification.
 //! - [`token_request`]: the token endpoint's request vocabulary (section 4 and 6).
 //! - [`revocation`]: RFC 7009 decisions.
 //! - [`introspection`]: RFC 7662 responses.
 //! - [`password`]: Argon2id hashing for user passwords and operator-chosen client secrets.
 //! - [`entropy`]: the injected source of randomness.
 
+pub mod authorize;
 pub mod client;
+pub mod code;
 pub mod entropy;
 pub mod error;
 pub mod form;
 pub mod grant;
 pub mod introspection;
 pub mod password;
+pub mod pkce;
 pub mod revocation;
 pub mod scope;
 pub mod token;

@@ -1,7 +1,7 @@
 //! Opaque tokens: a kind prefix, 256 bits of randomness, and a checksum.
 //!
 //! `tsat_` access token, `tsrt_` refresh token, `tsac_` authorization code, `tscs_` client
-//! secret. The prefix makes a leaked value recognisable to a person and to secret scanners;
+//! secret, `tsse_` browser session. The prefix makes a leaked value recognisable to a person and to secret scanners;
 //! the CRC-32 suffix lets the server refuse a mistyped or made-up value without touching the
 //! store. Every character is URL-safe (`A-Z a-z 0-9 - _`), so values can be pasted into a form
 //! body unescaped. The store keeps only [`TokenDigest`], the SHA-256 of the whole string.
@@ -18,14 +18,17 @@ pub enum TokenKind {
     RefreshToken,
     AuthorizationCode,
     ClientSecret,
+    /// A browser session cookie.
+    Session,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 4] = [
+    pub const ALL: [TokenKind; 5] = [
         Self::AccessToken,
         Self::RefreshToken,
         Self::AuthorizationCode,
         Self::ClientSecret,
+        Self::Session,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -34,6 +37,7 @@ impl TokenKind {
             Self::RefreshToken => "tsrt_",
             Self::AuthorizationCode => "tsac_",
             Self::ClientSecret => "tscs_",
+            Self::Session => "tsse_",
         }
     }
 }

@@ -26,7 +26,7 @@ use tessera_store::{StoreError, StoreResult};
 use tokio::sync::{Semaphore, oneshot};
 
 /// The schema migrations, in order; `PRAGMA user_version` records how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
 
 /// The most jobs committed together; bounds the latency one group adds to its first member.
 const MAX_GROUP: usize = 512;

@@ -4,10 +4,13 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tessera_core::UnixTime;
 use tessera_core::client::{Client, ClientType, GrantType, SecretHash, parse_grant_types};
+use tessera_core::code::{CodeRecord, NewCode};
 use tessera_core::grant::{NewGrant, NewToken, TokenContext, TokenType};
+use tessera_core::pkce::{Challenge, Method};
 use tessera_core::token::TokenDigest;
 use tessera_store::{
-    NewClient, NewUser, Purged, RotateOutcome, Store, StoreError, StoreResult, User,
+    ClientUpdate, GrantSummary, NewClient, NewSession, NewUser, Purged, RotateOutcome, Session,
+    Store, StoreError, StoreResult, User,
 };
 
 use crate::{SqliteStore, unavailable};
@@ -120,6 +123,65 @@ fn insert_token(
     Ok(())
 }
 
+/// Inserts a grant and its first tokens; returns the grant id.
+fn insert_grant_rows(
+    conn: &Connection,
+    grant: &NewGrant,
+    access_token: &NewToken,
+    refresh_token: Option<&NewToken>,
+) -> rusqlite::Result<i64> {
+    let expires_at = refresh_token.map_or(access_token.expires_at, |r| {
+        r.expires_at.max(access_token.expires_at)
+    });
+    conn.prepare_cached(
+        "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        grant.client_pk,
+        grant.user_id,
+        grant.kind.as_str(),
+        grant.scope,
+        grant.created_at,
+        expires_at
+    ])?;
+    let grant_id = conn.last_insert_rowid();
+    insert_token(conn, TokenType::AccessToken, grant_id, access_token)?;
+    if let Some(rt) = refresh_token {
+        insert_token(conn, TokenType::RefreshToken, grant_id, rt)?;
+    }
+    Ok(grant_id)
+}
+
+fn code_from_row(r: &Row<'_>) -> rusqlite::Result<CodeRecord> {
+    let digest: Vec<u8> = r.get(0)?;
+    let challenge: Option<String> = r.get(6)?;
+    let method: Option<String> = r.get(7)?;
+    let pkce = match (challenge, method) {
+        (Some(challenge), Some(m)) => Some(Challenge {
+            challenge,
+            method: Method::parse(&m).ok_or_else(|| bad_row("PKCE method"))?,
+        }),
+        _ => None,
+    };
+    Ok(CodeRecord {
+        code: NewCode {
+            digest: TokenDigest::from_slice(&digest).ok_or_else(|| bad_row("digest"))?,
+            client_pk: r.get(1)?,
+            user_id: r.get(2)?,
+            redirect_uri: r.get(3)?,
+            redirect_uri_explicit: r.get(4)?,
+            scope: r.get(5)?,
+            pkce,
+            nonce: r.get(8)?,
+            created_at: r.get(9)?,
+            expires_at: r.get(10)?,
+        },
+        used_at: r.get(11)?,
+        grant_id: r.get(12)?,
+    })
+}
+
 /// Marks every live token of the grants matched by `grant_filter` revoked at `?1`.
 fn revoke_tokens_where(
     conn: &Connection,
@@ -205,6 +267,63 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?1");
+            c.prepare_cached(&sql)?
+                .query_row([pk], client_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>> {
+        self.read(move |c| {
+            let sql =
+                format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE user_id = ?1 ORDER BY id DESC");
+            c.prepare_cached(&sql)?
+                .query_map([user_id], client_from_row)?
+                .collect()
+        })
+        .await
+    }
+
+    async fn update_client(&self, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let grant_types: Vec<&str> = u.grant_types.iter().map(|g| g.as_str()).collect();
+            conn.prepare_cached(
+                "UPDATE clients SET name = ?2, grant_types = ?3, redirect_uris = ?4, \
+                 post_logout_redirect_uris = ?5, allowed_origins = ?6, algorithm = ?7, \
+                 updated_at = ?8 WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    pk,
+                    u.name,
+                    grant_types.join(","),
+                    u.redirect_uris.join(" "),
+                    u.post_logout_redirect_uris.join(" "),
+                    u.allowed_origins.join(" "),
+                    u.algorithm,
+                    u.updated_at
+                ])
+            })
+            .map(|n| n > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete_client(&self, pk: i64) -> StoreResult<bool> {
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM clients WHERE id = ?1")
+                .and_then(|mut s| s.execute([pk]))
+                .map(|n| n > 0)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn origin_allowed(&self, origin: &str) -> StoreResult<bool> {
         let origin = origin.to_owned();
         self.read(move |c| {
@@ -247,6 +366,192 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, username, email, password_hash, created_at FROM users WHERE id = ?1",
+            )?
+            .query_row([id], user_from_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn insert_session(&self, session: NewSession) -> StoreResult<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    &session.digest.as_bytes()[..],
+                    session.user_id,
+                    session.created_at,
+                    session.expires_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_session(
+        &self,
+        digest: &TokenDigest,
+        now: UnixTime,
+    ) -> StoreResult<Option<Session>> {
+        let digest = *digest;
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT u.id, u.username, u.email, u.password_hash, u.created_at, s.created_at, \
+                 s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.digest = ?1 AND s.expires_at > ?2",
+            )?
+            .query_row(params![&digest.as_bytes()[..], now], |r| {
+                Ok(Session {
+                    user: user_from_row(r)?,
+                    created_at: r.get(5)?,
+                    expires_at: r.get(6)?,
+                })
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
+        let digest = *digest;
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM sessions WHERE digest = ?1")
+                .and_then(|mut s| s.execute([&digest.as_bytes()[..]]))
+                .map(|_| ())
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn insert_code(&self, code: NewCode) -> StoreResult<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO authorization_codes (digest, client_id, user_id, redirect_uri, \
+                 redirect_uri_explicit, scope, code_challenge, code_challenge_method, nonce, \
+                 created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    &code.digest.as_bytes()[..],
+                    code.client_pk,
+                    code.user_id,
+                    code.redirect_uri,
+                    code.redirect_uri_explicit,
+                    code.scope,
+                    code.pkce.as_ref().map(|p| p.challenge.clone()),
+                    code.pkce.as_ref().map(|p| p.method.as_str()),
+                    code.nonce,
+                    code.created_at,
+                    code.expires_at
+                ])
+            })
+            .map(|_| ())
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_code(&self, digest: &TokenDigest) -> StoreResult<Option<CodeRecord>> {
+        let digest = *digest;
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT digest, client_id, user_id, redirect_uri, redirect_uri_explicit, scope, \
+                 code_challenge, code_challenge_method, nonce, created_at, expires_at, used_at, \
+                 grant_id FROM authorization_codes WHERE digest = ?1",
+            )?
+            .query_row([&digest.as_bytes()[..]], code_from_row)
+            .optional()
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &TokenDigest,
+        now: UnixTime,
+        grant: NewGrant,
+        access_token: NewToken,
+        refresh_token: Option<NewToken>,
+    ) -> StoreResult<Option<i64>> {
+        let digest = *digest;
+        self.write(move |conn| {
+            let run = || -> rusqlite::Result<Option<i64>> {
+                let claimed = conn
+                    .prepare_cached(
+                        "UPDATE authorization_codes SET used_at = ?2 WHERE digest = ?1 \
+                         AND used_at IS NULL AND expires_at > ?2",
+                    )?
+                    .execute(params![&digest.as_bytes()[..], now])?;
+                if claimed == 0 {
+                    return Ok(None);
+                }
+                let grant_id =
+                    insert_grant_rows(conn, &grant, &access_token, refresh_token.as_ref())?;
+                conn.prepare_cached(
+                    "UPDATE authorization_codes SET grant_id = ?2 WHERE digest = ?1",
+                )?
+                .execute(params![&digest.as_bytes()[..], grant_id])?;
+                Ok(Some(grant_id))
+            };
+            run().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT g.id, c.client_id, c.name, g.scope, g.created_at, g.expires_at \
+                 FROM grants g JOIN clients c ON c.id = g.client_id \
+                 WHERE g.user_id = ?1 AND g.revoked_at IS NULL AND g.expires_at > ?2 \
+                 ORDER BY g.id DESC",
+            )?
+            .query_map(params![user_id, now], |r| {
+                Ok(GrantSummary {
+                    grant_id: r.get(0)?,
+                    client_id: r.get(1)?,
+                    client_name: r.get(2)?,
+                    scope: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_grant_of_user(
+        &self,
+        grant_id: i64,
+        user_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let owned: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM grants WHERE id = ?1 AND user_id = ?2)",
+                )
+                .and_then(|mut s| s.query_row(params![grant_id, user_id], |r| r.get(0)))
+                .map_err(unavailable)?;
+            if !owned {
+                return Ok(false);
+            }
+            revoke_grants_where(conn, "id = ?2", now, grant_id)
+                .map(|n| n > 0)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn insert_grant(
         &self,
         grant: NewGrant,
@@ -254,30 +559,8 @@ impl Store for SqliteStore {
         refresh_token: Option<NewToken>,
     ) -> StoreResult<i64> {
         self.write(move |conn| {
-            let expires_at = refresh_token.as_ref().map_or(access_token.expires_at, |r| {
-                r.expires_at.max(access_token.expires_at)
-            });
-            let run = || -> rusqlite::Result<i64> {
-                conn.prepare_cached(
-                    "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
-                    grant.client_pk,
-                    grant.user_id,
-                    grant.kind.as_str(),
-                    grant.scope,
-                    grant.created_at,
-                    expires_at
-                ])?;
-                let grant_id = conn.last_insert_rowid();
-                insert_token(conn, TokenType::AccessToken, grant_id, &access_token)?;
-                if let Some(rt) = &refresh_token {
-                    insert_token(conn, TokenType::RefreshToken, grant_id, rt)?;
-                }
-                Ok(grant_id)
-            };
-            run().map_err(unavailable)
+            insert_grant_rows(conn, &grant, &access_token, refresh_token.as_ref())
+                .map_err(unavailable)
         })
         .await
     }
@@ -410,6 +693,13 @@ impl Store for SqliteStore {
                          LIMIT ?2)"
                     );
                     purged.grants += conn.prepare_cached(&sql)?.execute(params![now, batch])? as u64;
+                }
+                for t in ["authorization_codes", "sessions"] {
+                    let sql = format!(
+                        "DELETE FROM {t} WHERE digest IN \
+                         (SELECT digest FROM {t} WHERE expires_at <= ?1 LIMIT ?2)"
+                    );
+                    purged.other += conn.prepare_cached(&sql)?.execute(params![now, batch])? as u64;
                 }
                 Ok(purged)
             };

@@ -7,10 +7,12 @@ use std::any::Any;
 use std::sync::Arc;
 
 use tessera_core::client::{ClientType, GrantType, SecretHash};
+use tessera_core::code::NewCode;
 use tessera_core::grant::{NewGrant, NewToken, TokenState, TokenType};
+use tessera_core::pkce::{Challenge, Method};
 use tessera_core::token::TokenDigest;
 
-use crate::{NewClient, NewUser, RotateOutcome, Store, StoreError};
+use crate::{ClientUpdate, NewClient, NewSession, NewUser, RotateOutcome, Store, StoreError};
 
 /// A fresh store, and whatever must live as long as it (a temporary directory, a database).
 pub struct Harness {
@@ -34,7 +36,12 @@ macro_rules! store_conformance_tests {
             rotation_refuses_expired_and_revoked_tokens,
             revoking_a_grant_revokes_every_token,
             bulk_revocation_by_user_and_client,
-            purge_deletes_only_what_cannot_matter
+            purge_deletes_only_what_cannot_matter,
+            codes_are_redeemed_once,
+            concurrent_code_redemptions_have_one_winner,
+            sessions_expire_and_end,
+            clients_are_managed_by_their_owner,
+            users_see_and_revoke_only_their_grants
         );
     };
     (@cases $make:path; $($case:ident),*) => {
@@ -544,4 +551,320 @@ pub async fn purge_deletes_only_what_cannot_matter(store: Arc<dyn Store>) {
     while store.purge(end, 100).await.expect("purge").total() > 0 {}
     assert!(!find(TokenType::RefreshToken, 2).await);
     assert!(!find(TokenType::RefreshToken, 4).await);
+}
+
+fn new_code(n: u8, client_pk: i64, user_id: i64) -> NewCode {
+    NewCode {
+        digest: digest(n),
+        client_pk,
+        user_id,
+        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri_explicit: true,
+        scope: "read".into(),
+        pkce: Some(Challenge {
+            challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            method: Method::S256,
+        }),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        created_at: NOW,
+        expires_at: NOW + 60,
+    }
+}
+
+fn code_grant(client_pk: i64, user_id: i64) -> NewGrant {
+    NewGrant {
+        client_pk,
+        user_id: Some(user_id),
+        kind: GrantType::AuthorizationCode,
+        scope: "read".into(),
+        created_at: NOW,
+    }
+}
+
+pub async fn codes_are_redeemed_once(store: Arc<dyn Store>) {
+    let client = store.insert_client(new_client("c")).await.expect("client");
+    let alice = user(&*store, "alice").await;
+    let code = new_code(1, client.id, alice);
+    store.insert_code(code.clone()).await.expect("insert code");
+    let found = store
+        .find_code(&digest(1))
+        .await
+        .expect("find")
+        .expect("found");
+    assert_eq!(found.code, code);
+    assert_eq!((found.used_at, found.grant_id), (None, None));
+
+    let grant_id = store
+        .redeem_code(
+            &digest(1),
+            NOW + 5,
+            code_grant(client.id, alice),
+            token(2, NOW + 3600),
+            Some(token(3, NOW + 86400)),
+        )
+        .await
+        .expect("redeem")
+        .expect("redeemed");
+    let used = store
+        .find_code(&digest(1))
+        .await
+        .expect("find")
+        .expect("found");
+    assert_eq!(used.used_at, Some(NOW + 5));
+    assert_eq!(used.grant_id, Some(grant_id));
+    let at = store
+        .find_token(TokenType::AccessToken, &digest(2))
+        .await
+        .expect("find")
+        .expect("found");
+    assert_eq!((at.grant_id, at.user_id), (grant_id, Some(alice)));
+
+    let again = store
+        .redeem_code(
+            &digest(1),
+            NOW + 6,
+            code_grant(client.id, alice),
+            token(4, NOW + 3600),
+            None,
+        )
+        .await
+        .expect("redeem");
+    assert_eq!(again, None, "a code is redeemed once");
+    assert!(
+        store
+            .find_token(TokenType::AccessToken, &digest(4))
+            .await
+            .expect("find")
+            .is_none()
+    );
+
+    store
+        .insert_code(new_code(5, client.id, alice))
+        .await
+        .expect("insert");
+    let late = store
+        .redeem_code(
+            &digest(5),
+            NOW + 60,
+            code_grant(client.id, alice),
+            token(6, NOW + 3600),
+            None,
+        )
+        .await
+        .expect("redeem");
+    assert_eq!(late, None, "expired at its expiry instant");
+    assert!(store.find_code(&digest(9)).await.expect("find").is_none());
+}
+
+pub async fn concurrent_code_redemptions_have_one_winner(store: Arc<dyn Store>) {
+    let client = store.insert_client(new_client("c")).await.expect("client");
+    let alice = user(&*store, "alice").await;
+    store
+        .insert_code(new_code(1, client.id, alice))
+        .await
+        .expect("insert");
+    let mut tasks = Vec::new();
+    for i in 0..20u8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .redeem_code(
+                    &digest(1),
+                    NOW + 1,
+                    code_grant(client.id, alice),
+                    token(10 + i, NOW + 3600),
+                    None,
+                )
+                .await
+                .expect("redeem")
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.expect("task").is_some() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+pub async fn sessions_expire_and_end(store: Arc<dyn Store>) {
+    let alice = user(&*store, "alice").await;
+    store
+        .insert_session(NewSession {
+            digest: digest(1),
+            user_id: alice,
+            created_at: NOW,
+            expires_at: NOW + 100,
+        })
+        .await
+        .expect("insert");
+    let s = store
+        .find_session(&digest(1), NOW + 99)
+        .await
+        .expect("find")
+        .expect("live");
+    assert_eq!(s.user.username, "alice");
+    assert_eq!((s.created_at, s.expires_at), (NOW, NOW + 100));
+    assert!(
+        store
+            .find_session(&digest(1), NOW + 100)
+            .await
+            .expect("find")
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        store
+            .find_session(&digest(2), NOW)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    store.delete_session(&digest(1)).await.expect("delete");
+    assert!(
+        store
+            .find_session(&digest(1), NOW)
+            .await
+            .expect("find")
+            .is_none(),
+        "ended"
+    );
+    assert_eq!(
+        store
+            .user_by_id(alice)
+            .await
+            .expect("user")
+            .map(|u| u.username),
+        Some("alice".into())
+    );
+    assert!(store.user_by_id(alice + 100).await.expect("user").is_none());
+}
+
+pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let mut mine = new_client("mine");
+    mine.user_id = Some(alice);
+    let mine = store.insert_client(mine).await.expect("insert");
+    let mut second = new_client("second");
+    second.user_id = Some(alice);
+    store.insert_client(second).await.expect("insert");
+    let mut theirs = new_client("theirs");
+    theirs.user_id = Some(bob);
+    store.insert_client(theirs).await.expect("insert");
+
+    let listed: Vec<String> = store
+        .clients_of_user(alice)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(listed, vec!["second", "mine"], "newest first, only alice's");
+    assert_eq!(
+        store.client_by_pk(mine.id).await.expect("get"),
+        Some(mine.clone())
+    );
+
+    let update = ClientUpdate {
+        name: "Renamed".into(),
+        grant_types: vec![GrantType::AuthorizationCode],
+        redirect_uris: vec!["https://new.example/cb".into()],
+        post_logout_redirect_uris: vec!["https://new.example/bye".into()],
+        allowed_origins: vec![],
+        algorithm: Some("RS256".into()),
+        updated_at: NOW + 1,
+    };
+    assert!(
+        store
+            .update_client(mine.id, update.clone())
+            .await
+            .expect("update")
+    );
+    let updated = store
+        .client_by_pk(mine.id)
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(updated.name, "Renamed");
+    assert_eq!(updated.grant_types, update.grant_types);
+    assert_eq!(updated.redirect_uris, update.redirect_uris);
+    assert_eq!(updated.secret, mine.secret, "the secret is untouched");
+    assert!(!store.update_client(99_999, update).await.expect("update"));
+
+    // Deleting a client deletes its grants and tokens.
+    grant(&*store, mine.id, Some(alice), 1, Some(2)).await;
+    assert!(store.delete_client(mine.id).await.expect("delete"));
+    assert!(store.client_by_pk(mine.id).await.expect("get").is_none());
+    assert!(
+        store
+            .find_token(TokenType::AccessToken, &digest(1))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        store
+            .find_token(TokenType::RefreshToken, &digest(2))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(!store.delete_client(mine.id).await.expect("delete again"));
+}
+
+pub async fn users_see_and_revoke_only_their_grants(store: Arc<dyn Store>) {
+    let client = store.insert_client(new_client("c")).await.expect("client");
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    let a1 = grant(&*store, client.id, Some(alice), 1, Some(2)).await;
+    let a2 = grant(&*store, client.id, Some(alice), 3, None).await;
+    let b1 = grant(&*store, client.id, Some(bob), 5, None).await;
+
+    let listed = store.grants_of_user(alice, NOW + 1).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|g| g.grant_id).collect::<Vec<_>>(),
+        vec![a2, a1]
+    );
+    assert_eq!(listed[0].client_id, "c");
+    assert_eq!(listed[0].client_name, "c app");
+    assert_eq!(listed[0].scope, "read write");
+    assert_eq!(listed[1].expires_at, NOW + 86400);
+
+    assert!(
+        !store
+            .revoke_grant_of_user(b1, alice, NOW + 2)
+            .await
+            .expect("revoke"),
+        "not alice's"
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, NOW + 3).await,
+        Some(TokenState::Active)
+    );
+    assert!(
+        store
+            .revoke_grant_of_user(a1, alice, NOW + 2)
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        state(&*store, TokenType::RefreshToken, 2, NOW + 3).await,
+        Some(TokenState::Revoked)
+    );
+    let listed = store.grants_of_user(alice, NOW + 3).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|g| g.grant_id).collect::<Vec<_>>(),
+        vec![a2],
+        "revoked grants leave the list"
+    );
+    assert!(
+        store
+            .grants_of_user(alice, NOW + 3600)
+            .await
+            .expect("list")
+            .is_empty(),
+        "expired grants too"
+    );
 }

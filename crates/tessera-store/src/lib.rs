@@ -14,6 +14,7 @@ pub mod conformance;
 use async_trait::async_trait;
 use tessera_core::UnixTime;
 use tessera_core::client::{Client, ClientType, GrantType, SecretHash};
+use tessera_core::code::{CodeRecord, NewCode};
 use tessera_core::grant::{NewGrant, NewToken, TokenContext, TokenType};
 use tessera_core::token::TokenDigest;
 
@@ -73,6 +74,45 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// The editable part of a registration (the client id, type and secret never change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientUpdate {
+    pub name: String,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub algorithm: Option<String>,
+    pub updated_at: UnixTime,
+}
+
+/// A browser session: the digest of its cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub digest: TokenDigest,
+    pub user_id: i64,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A live grant as the user's "authorized tokens" page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSummary {
+    pub grant_id: i64,
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
 /// What a refresh-token rotation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotateOutcome {
@@ -89,11 +129,13 @@ pub struct Purged {
     pub grants: u64,
     pub access_tokens: u64,
     pub refresh_tokens: u64,
+    /// Authorization codes and sessions.
+    pub other: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.grants + self.access_tokens + self.refresh_tokens
+        self.grants + self.access_tokens + self.refresh_tokens + self.other
     }
 }
 
@@ -104,12 +146,53 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_client(&self, client: NewClient) -> StoreResult<Client>;
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>>;
+    /// The clients a user registered, newest first.
+    async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>>;
+    /// Returns whether the client existed.
+    async fn update_client(&self, pk: i64, update: ClientUpdate) -> StoreResult<bool>;
+    /// Deletes a client with its grants, tokens and codes; returns whether it existed.
+    async fn delete_client(&self, pk: i64) -> StoreResult<bool>;
     /// Whether any registered client lists `origin` in its allowed origins (CORS preflight,
     /// which carries no client id).
     async fn origin_allowed(&self, origin: &str) -> StoreResult<bool>;
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+
+    async fn insert_session(&self, session: NewSession) -> StoreResult<()>;
+    /// The session with this cookie digest, if it exists and has not expired at `now`.
+    async fn find_session(
+        &self,
+        digest: &TokenDigest,
+        now: UnixTime,
+    ) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
+
+    async fn insert_code(&self, code: NewCode) -> StoreResult<()>;
+    async fn find_code(&self, digest: &TokenDigest) -> StoreResult<Option<CodeRecord>>;
+    /// Exchanges a code exactly once: only if it is unused and unexpired at `now`, it is
+    /// marked used and the grant with its tokens inserted, all in one transaction; returns
+    /// the new grant id, or `None` when the code was not redeemable.
+    async fn redeem_code(
+        &self,
+        digest: &TokenDigest,
+        now: UnixTime,
+        grant: NewGrant,
+        access_token: NewToken,
+        refresh_token: Option<NewToken>,
+    ) -> StoreResult<Option<i64>>;
+
+    /// A user's live grants (unrevoked, some token unexpired at `now`), newest first.
+    async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>>;
+    /// Revokes a grant only if it belongs to `user_id`; returns whether it changed.
+    async fn revoke_grant_of_user(
+        &self,
+        grant_id: i64,
+        user_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 
     /// Inserts a grant with its first access token and, optionally, refresh token; returns
     /// the grant id.
@@ -150,7 +233,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64>;
 
     /// Deletes at most `batch` rows of each kind that can no longer matter: revoked grants,
-    /// grants all of whose tokens expired, and expired or revoked tokens of live grants. Used
-    /// refresh tokens stay until they expire, so a replay is still recognised as reuse.
+    /// grants all of whose tokens expired, expired or revoked tokens of live grants, expired
+    /// codes and sessions. Used refresh tokens and codes stay until they expire, so a replay
+    /// is still recognised.
     async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged>;
 }

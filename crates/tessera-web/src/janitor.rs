@@ -21,6 +21,7 @@ pub async fn purge_all(
         total.grants += purged.grants;
         total.access_tokens += purged.access_tokens;
         total.refresh_tokens += purged.refresh_tokens;
+        total.other += purged.other;
         if purged.total() == 0 {
             return Ok(total);
         }

@@ -128,8 +128,8 @@ pub async fn run(command: Command) -> CommandResult {
             .await
             .map_err(store_error)?;
             Ok(format!(
-                "deleted {} grants, {} access tokens, {} refresh tokens",
-                p.grants, p.access_tokens, p.refresh_tokens
+                "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
+                p.grants, p.access_tokens, p.refresh_tokens, p.other
             ))
         }
         Command::Revoke {
