@@ -17,6 +17,9 @@ pub enum ErrorCode {
     AccessDenied,
     UnsupportedResponseType,
     InvalidToken,
+    /// OIDC `prompt=none` errors.
+    LoginRequired,
+    ConsentRequired,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -34,6 +37,8 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidToken => "invalid_token",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }

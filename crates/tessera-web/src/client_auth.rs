@@ -134,6 +134,57 @@ pub async fn verify_argon2_off_runtime(
         .map_err(ApiError::internal)
 }
 
+/// The outcome of checking a user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    Valid {
+        user_id: i64,
+    },
+    Invalid,
+    /// Failed, and over the failure limit: wait this many seconds.
+    TooMany {
+        retry_after: u64,
+    },
+}
+
+/// A hash to verify when the user does not exist, so the answer takes as long as for a wrong
+/// password and does not reveal which usernames exist.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        password::hash("tessera-dummy", &mut crate::state::OsEntropy).unwrap_or_default()
+    })
+}
+
+/// Checks a username and password (the password grant and the sign-in page). Failures count
+/// against the username and the caller's address.
+pub async fn check_user_password(
+    state: &AppState,
+    peer: Option<std::net::IpAddr>,
+    username: &str,
+    secret: &str,
+) -> Result<Login, ApiError> {
+    let user = state.store.user_by_username(username).await?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let ok = verify_argon2_off_runtime(state, secret.to_owned(), hash).await?;
+    match user {
+        Some(u) if ok && u.password_hash.is_some() => Ok(Login::Valid { user_id: u.id }),
+        _ => {
+            tracing::info!(target: "tessera::audit", event = "login", username = %username, outcome = "failed");
+            let keys: Vec<Key> = std::iter::once(Key::User(username.to_owned()))
+                .chain(peer.map(Key::Address))
+                .collect();
+            Ok(match state.limiter.record_failure(&keys, state.now()) {
+                Some(retry_after) => Login::TooMany { retry_after },
+                None => Login::Invalid,
+            })
+        }
+    }
+}
+
 /// Counts a failure against `key` (a client id or a username) and the caller's address; over
 /// the limit the answer becomes 429 with `Retry-After`.
 pub fn limit_failure(

@@ -12,7 +12,10 @@
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
 //! - [`ratelimit`]: failure counters per client, user and address.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
-//! - [`handlers`]: token, revocation, introspection, metadata, health.
+//! - [`handlers`]: token, revocation, introspection, metadata, health; and the pages:
+//!   authorization (sign-in and consent), accounts, applications, authorized tokens.
+//! - [`html`]: page layout, escaping, the stylesheet, security headers.
+//! - [`session`]: browser sessions and CSRF protection.
 //! - [`janitor`]: background cleanup of expired and revoked rows.
 
 pub mod client_auth;
@@ -20,9 +23,11 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod html;
 pub mod janitor;
 pub mod paths;
 pub mod ratelimit;
+pub mod session;
 pub mod state;
 
 use std::future::Future;
@@ -50,8 +55,66 @@ fn at_both(
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use handlers::{health, introspect, metadata, revoke, token};
+    use handlers::{
+        account, applications, authorize, authorized_tokens, health, introspect, metadata, revoke,
+        token,
+    };
+    let page = |get_handler: MethodRouter<AppState>| {
+        get_handler.fallback(|| async { error::ApiError::method_not_allowed("GET, HEAD, POST") })
+    };
     let mut r = Router::new();
+    r = at_both(
+        r,
+        paths::AUTHORIZE,
+        page(get(authorize::authorize_get).post(authorize::authorize_post)),
+    );
+    r = at_both(
+        r,
+        paths::LOGIN,
+        page(get(account::login_form).post(account::login)),
+    );
+    r = at_both(
+        r,
+        paths::LOGOUT,
+        page(get(account::logout_form).post(account::logout)),
+    );
+    r = at_both(
+        r,
+        paths::APPLICATIONS,
+        handlers::get_only(applications::list),
+    );
+    r = at_both(
+        r,
+        paths::APPLICATION_REGISTER,
+        page(get(applications::register_form).post(applications::register)),
+    );
+    r = at_both(
+        r,
+        "/o/applications/{id}/",
+        handlers::get_only(applications::detail),
+    );
+    r = at_both(
+        r,
+        "/o/applications/{id}/update/",
+        page(get(applications::update_form).post(applications::update)),
+    );
+    r = at_both(
+        r,
+        "/o/applications/{id}/delete/",
+        page(get(applications::delete_form).post(applications::delete)),
+    );
+    r = at_both(
+        r,
+        paths::AUTHORIZED_TOKENS,
+        handlers::get_only(authorized_tokens::list),
+    );
+    r = at_both(
+        r,
+        "/o/authorized_tokens/{id}/delete/",
+        page(get(authorized_tokens::delete_form).post(authorized_tokens::delete)),
+    );
+    r = r.route(html::STYLESHEET_PATH, get(html::stylesheet));
+
     r = at_both(r, paths::TOKEN, cors::post_endpoint(token::token));
     r = at_both(r, paths::REVOKE, cors::post_endpoint(revoke::revoke));
     r = at_both(

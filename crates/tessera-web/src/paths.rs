@@ -1,5 +1,6 @@
 //! Every path the server answers, defined once. The trailing slash is optional on each.
 
+pub const AUTHORIZE: &str = "/o/authorize/";
 pub const TOKEN: &str = "/o/token/";
 pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
@@ -11,6 +12,11 @@ pub const METADATA_ALIASES: [&str; 3] = [
     "/.well-known/oauth-authorization-server",
     "/o/.well-known/oauth-authorization-server",
 ];
+pub const LOGIN: &str = "/accounts/login/";
+pub const LOGOUT: &str = "/accounts/logout/";
+pub const APPLICATIONS: &str = "/o/applications/";
+pub const APPLICATION_REGISTER: &str = "/o/applications/register/";
+pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
 pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tessera_core::UnixTime;
 use tessera_core::entropy::Entropy;
 use tessera_core::grant::Lifetimes;
+use tessera_core::pkce::PkcePolicy;
 use tessera_core::scope::ScopePolicy;
 use tessera_store::Store;
 use tokio::sync::Semaphore;
@@ -22,6 +23,9 @@ pub struct Settings {
     /// The largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
     pub rate_limits: RateLimitSettings,
+    pub pkce: PkcePolicy,
+    /// How long a browser session lasts.
+    pub session_seconds: i64,
 }
 
 impl Settings {
@@ -32,6 +36,8 @@ impl Settings {
             scopes: ScopePolicy::default(),
             max_body_bytes: 64 * 1024,
             rate_limits: RateLimitSettings::default(),
+            pkce: PkcePolicy { allow_plain: false },
+            session_seconds: 12 * 3600,
         }
     }
 }

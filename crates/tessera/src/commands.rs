@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera_core::client::{
-    self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_origin,
-    validate_redirect_uri,
+    self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_registration,
 };
 use tessera_core::entropy::alphanumeric;
 use tessera_core::grant::{self, NewGrant};
@@ -218,20 +217,13 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
     let redirect_uris = split_list(args.redirect_uris);
     let post_logout_redirect_uris = split_list(args.post_logout_redirect_uris);
     let allowed_origins = split_list(args.allowed_origins);
-    for uri in redirect_uris.iter().chain(&post_logout_redirect_uris) {
-        validate_redirect_uri(uri)?;
-    }
-    for origin in &allowed_origins {
-        validate_origin(origin)?;
-    }
-    let needs_redirect = [
-        GrantType::AuthorizationCode,
-        GrantType::Implicit,
-        GrantType::OpenidHybrid,
-    ];
-    if redirect_uris.is_empty() && grant_types.iter().any(|g| needs_redirect.contains(g)) {
-        return Err("--redirect-uris is required for authorization-code, implicit and openid-hybrid applications".into());
-    }
+    validate_registration(
+        &grant_types,
+        &redirect_uris,
+        &post_logout_redirect_uris,
+        &allowed_origins,
+    )
+    .map_err(|e| e.replace("a redirect URI is required", "--redirect-uris is required"))?;
     let mut entropy = OsEntropy;
     let client_id = match args.client_id {
         Some(id) => {

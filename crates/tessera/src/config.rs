@@ -33,6 +33,8 @@ pub const KEYS: &[&str] = &[
     "rate_limit_window_seconds",
     "rate_limit_principal_failures",
     "rate_limit_address_failures",
+    "pkce_allow_plain",
+    "session_expire_seconds",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,9 @@ pub struct Config {
     pub janitor_batch_size: u32,
     pub max_body_bytes: usize,
     pub rate_limits: RateLimitSettings,
+    /// Whether PKCE `plain` is accepted (off: S256 only).
+    pub pkce_allow_plain: bool,
+    pub session_seconds: i64,
 }
 
 impl Config {
@@ -65,6 +70,10 @@ impl Config {
             scopes: self.scopes.clone(),
             max_body_bytes: self.max_body_bytes,
             rate_limits: self.rate_limits,
+            pkce: tessera_core::pkce::PkcePolicy {
+                allow_plain: self.pkce_allow_plain,
+            },
+            session_seconds: self.session_seconds,
         }
     }
 }
@@ -100,6 +109,7 @@ fn toml_to_text(key: &str, value: &toml::Value) -> Result<String, String> {
     match value {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
         toml::Value::Array(items) => items
             .iter()
             .map(|v| {
@@ -273,6 +283,18 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         id_token: positive("id_token_expire_seconds", 3600)?,
     };
     let batch = count("janitor_batch_size", 1000)?;
+    let (plain_text, source) = get("pkce_allow_plain", "false");
+    let pkce_allow_plain = match plain_text.as_str() {
+        "true" | "1" | "yes" => true,
+        "false" | "0" | "no" => false,
+        other => {
+            return Err(bad(
+                "pkce_allow_plain",
+                &source,
+                format!("{other:?} is not true or false"),
+            ));
+        }
+    };
     let rate_defaults = RateLimitSettings::default();
     Ok(Config {
         bind,
@@ -281,6 +303,8 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         log_format,
         scopes: ScopePolicy { supported, default },
         lifetimes,
+        pkce_allow_plain,
+        session_seconds: positive("session_expire_seconds", 12 * 3600)?,
         janitor_interval_seconds: count("janitor_interval_seconds", 300)?,
         janitor_batch_size: u32::try_from(batch.clamp(1, 1_000_000)).unwrap_or(1000),
         max_body_bytes: usize::try_from(count("max_body_bytes", 64 * 1024)?.max(1024))

@@ -15,13 +15,21 @@ const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "n
 pub async fn authorization_server(State(state): State<AppState>) -> Response {
     let issuer = &state.settings.issuer;
     let scopes: Vec<&str> = state.settings.scopes.supported.iter().collect();
+    let mut pkce_methods = vec!["S256"];
+    if state.settings.pkce.allow_plain {
+        pkce_methods.push("plain");
+    }
     let body = json!({
         "issuer": issuer,
+        "authorization_endpoint": paths::endpoint(issuer, paths::AUTHORIZE),
         "token_endpoint": paths::endpoint(issuer, paths::TOKEN),
         "revocation_endpoint": paths::endpoint(issuer, paths::REVOKE),
         "introspection_endpoint": paths::endpoint(issuer, paths::INTROSPECT),
-        "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-        "response_types_supported": [],
+        "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token"],
+        "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment"],
+        "code_challenge_methods_supported": pkce_methods,
+        "authorization_response_iss_parameter_supported": true,
         "scopes_supported": scopes,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,

@@ -1,5 +1,9 @@
 //! Endpoint handlers, one module per endpoint.
 
+pub mod account;
+pub mod applications;
+pub mod authorize;
+pub mod authorized_tokens;
 pub mod health;
 pub mod introspect;
 pub mod metadata;

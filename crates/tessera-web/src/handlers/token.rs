@@ -1,26 +1,23 @@
 //! The token endpoint (RFC 6749 sections 4.3, 4.4, 5 and 6).
 
-use std::sync::OnceLock;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tessera_core::client::{Client, GrantType};
+use tessera_core::code::{CodeDecision, decide_code};
 use tessera_core::error::OAuthError;
 use tessera_core::grant::{
     self, Issuance, NewGrant, RefreshDecision, TokenType, check_grant_allowed, decide_refresh,
 };
-use tessera_core::password;
 use tessera_core::scope::Scope;
 use tessera_core::token::{self, TokenDigest, TokenKind};
 use tessera_core::token_request::TokenRequest;
 use tessera_store::RotateOutcome;
 
-use crate::client_auth::{self, limit_failure};
+use crate::client_auth::{self, Login};
 use crate::cors;
 use crate::error::{ApiError, json};
 use crate::extract::OAuthPost;
-use crate::ratelimit::Key;
 use crate::state::{AppState, OsEntropy};
 
 pub async fn token(State(state): State<AppState>, post: OAuthPost) -> Response {
@@ -51,15 +48,26 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
             scope,
         } => {
             let scope = state.settings.scopes.resolve(scope.as_deref())?;
-            let user_id = check_password(state, post, &username, password).await?;
+            let user_id = check_password(state, post, &username, &password).await?;
             new_grant(state, &client, Some(user_id), GrantType::Password, scope).await?
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
         } => refresh(state, &client, &refresh_token, scope.as_deref()).await?,
-        TokenRequest::AuthorizationCode { .. } => {
-            return Err(OAuthError::invalid_grant("The authorization code is invalid.").into());
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            exchange_code(
+                state,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await?
         }
     };
     Ok(json(StatusCode::OK, &issuance.response))
@@ -99,44 +107,90 @@ async fn new_grant(
     Ok(issuance)
 }
 
-/// A hash to verify against when the user does not exist, so that the answer takes as long
-/// as for a wrong password and does not reveal which usernames exist.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password::hash("tessera-dummy", &mut OsEntropy).unwrap_or_default())
-}
-
 /// The resource owner password credentials check (RFC 6749 section 4.3.2). A wrong username
-/// or password is `invalid_grant`, counted against the username and the address.
+/// or password is `invalid_grant`; over the failure limit, 429.
 async fn check_password(
     state: &AppState,
     post: &OAuthPost,
     username: &str,
-    secret: String,
+    secret: &str,
 ) -> Result<i64, ApiError> {
-    let user = state.store.user_by_username(username).await?;
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_owned());
-    let ok = client_auth::verify_argon2_off_runtime(state, secret, hash).await?;
-    match user {
-        Some(u) if ok && u.password_hash.is_some() => Ok(u.id),
-        _ => {
-            tracing::info!(
-                target: "tessera::audit",
-                event = "login",
-                username = %username,
-                outcome = "failed",
-            );
-            Err(limit_failure(
-                state,
-                post,
-                Some(Key::User(username.to_owned())),
-                OAuthError::invalid_grant("Invalid credentials given.").into(),
-            ))
+    match client_auth::check_user_password(state, post.peer, username, secret).await? {
+        Login::Valid { user_id } => Ok(user_id),
+        Login::Invalid => Err(OAuthError::invalid_grant("Invalid credentials given.").into()),
+        Login::TooMany { retry_after } => Err(ApiError::too_many_requests(retry_after)),
+    }
+}
+
+/// The authorization code grant (RFC 6749 section 4.1.3, RFC 7636 section 4.6). A replayed
+/// code revokes the grant it produced.
+async fn exchange_code(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<Issuance, ApiError> {
+    let invalid = || {
+        ApiError::from(OAuthError::invalid_grant(
+            "The authorization code is invalid.",
+        ))
+    };
+    if token::recognise(presented) != Some(TokenKind::AuthorizationCode) {
+        return Err(invalid());
+    }
+    let digest = TokenDigest::of(presented);
+    // Two attempts, as for refresh: a concurrent exchange may win between read and write.
+    for _ in 0..2 {
+        let now = state.now();
+        let found = state.store.find_code(&digest).await?;
+        match decide_code(found.as_ref(), client, redirect_uri, code_verifier, now) {
+            CodeDecision::Refuse(e) => return Err(e.into()),
+            CodeDecision::RevokeGrant { grant_id } => {
+                let revoked = state.store.revoke_grant(grant_id, now).await?;
+                tracing::warn!(
+                    target: "tessera::audit",
+                    event = "revocation",
+                    reason = "authorization_code_replay",
+                    client_id = %client.client_id,
+                    grant_id,
+                    outcome = if revoked { "revoked" } else { "already_revoked" },
+                );
+                return Err(
+                    OAuthError::invalid_grant("The authorization code was already used.").into(),
+                );
+            }
+            CodeDecision::Redeem { user_id, scope } => {
+                let issuance = grant::mint(
+                    &mut OsEntropy,
+                    now,
+                    &state.settings.lifetimes,
+                    &scope,
+                    client.may_refresh().then_some(&scope),
+                );
+                let redeemed = state
+                    .store
+                    .redeem_code(
+                        &digest,
+                        now,
+                        NewGrant {
+                            client_pk: client.id,
+                            user_id: Some(user_id),
+                            kind: GrantType::AuthorizationCode,
+                            scope: scope.to_string(),
+                            created_at: now,
+                        },
+                        issuance.access_token.clone(),
+                        issuance.refresh_token.clone(),
+                    )
+                    .await?;
+                if redeemed.is_some() {
+                    return Ok(issuance);
+                }
+            }
         }
     }
+    Err(invalid())
 }
 
 /// The refresh token grant: rotate once, or treat a replay as theft and end the grant.

@@ -1,0 +1,151 @@
+//! `/o/authorized_tokens/`: what a signed-in user granted, by application, each revocable.
+//! Revoking one revokes its whole grant (SPEC section 5 rule 7).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::handlers::applications::require_user;
+use crate::html::{PageError, esc, hidden, page};
+use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
+use crate::state::AppState;
+
+/// A date as `YYYY-MM-DD HH:MM UTC` (civil-from-days, no date library needed).
+pub fn format_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match require_user(&state, &headers, "/o/authorized_tokens/").await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let grants = match state.store.grants_of_user(user.user.id, state.now()).await {
+        Ok(g) => g,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let (csrf, set) = session::csrf_token(&state, &headers);
+    let rows: String = grants
+        .iter()
+        .map(|g| {
+            format!(
+                r#"<tr><td>{name}</td><td>{scope}</td><td>{granted}</td><td>{expires}</td><td><form method="post" action="/o/authorized_tokens/{id}/delete/">{hidden}<button type="submit" class="danger" name="revoke" value="{id}">Revoke</button></form></td></tr>"#,
+                name = esc(&g.client_name),
+                scope = esc(&g.scope),
+                granted = format_time(g.created_at),
+                expires = format_time(g.expires_at),
+                id = g.grant_id,
+                hidden = hidden(&[(CSRF_FIELD, &csrf)]),
+            )
+        })
+        .collect();
+    let content = if grants.is_empty() {
+        "<p>You have not given any application access.</p>".to_owned()
+    } else {
+        format!(
+            "<table><tr><th>Application</th><th>Scopes</th><th>Granted</th><th>Valid until</th><th></th></tr>{rows}</table>"
+        )
+    };
+    let body = format!(r#"<div class="card"><h1>Authorized access</h1>{content}</div>"#);
+    with_cookies(
+        page(
+            StatusCode::OK,
+            "Authorized access",
+            Some(&user.user.username),
+            &body,
+        ),
+        [set],
+    )
+}
+
+pub async fn delete_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let user = match require_user(&state, &headers, &here).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(grant_id) = id.parse::<i64>() else {
+        return PageError::not_found().into_response();
+    };
+    let grants = match state.store.grants_of_user(user.user.id, state.now()).await {
+        Ok(g) => g,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let Some(g) = grants.iter().find(|g| g.grant_id == grant_id) else {
+        return PageError::not_found().into_response();
+    };
+    let (csrf, set) = session::csrf_token(&state, &headers);
+    let body = format!(
+        r#"<div class="card"><h1>Revoke access?</h1><p><strong>{name}</strong> will lose access ({scope}) at once.</p>
+<form method="post" action="{here}">{hidden}<button type="submit" class="danger">Revoke</button><a class="button secondary" href="/o/authorized_tokens/">Cancel</a></form></div>"#,
+        name = esc(&g.client_name),
+        scope = esc(&g.scope),
+        here = esc(&here),
+        hidden = hidden(&[(CSRF_FIELD, &csrf)]),
+    );
+    with_cookies(
+        page(
+            StatusCode::OK,
+            "Revoke access",
+            Some(&user.user.username),
+            &body,
+        ),
+        [set],
+    )
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Response {
+    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let user = match require_user(&state, &form.headers, &here).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(grant_id) = id.parse::<i64>() else {
+        return PageError::not_found().into_response();
+    };
+    match state
+        .store
+        .revoke_grant_of_user(grant_id, user.user.id, state.now())
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(target: "tessera::audit", event = "revocation", grant_id, user = %user.user.username, kind = "grant", outcome = "revoked");
+            redirect(StatusCode::SEE_OTHER, "/o/authorized_tokens/")
+        }
+        Ok(false) => PageError::not_found().into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_dates() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::format_time(1_800_000_000), "2027-01-15 08:00 UTC");
+        assert_eq!(super::format_time(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}

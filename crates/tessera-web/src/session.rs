@@ -1,0 +1,221 @@
+//! Browser sessions and CSRF protection for the HTML pages.
+//!
+//! The session cookie holds a `tsse_` token; the store keeps its digest. Forms are protected by
+//! a double-submit token: a random `tessera_csrf` cookie (HttpOnly, SameSite=Lax) whose value
+//! each form repeats in a hidden `csrf_token` field. A cross-site page can neither read the
+//! cookie nor make the browser send it with a POST.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tessera_core::entropy::alphanumeric;
+use tessera_core::form::{self, Form, encode};
+use tessera_core::token::{self, TokenDigest, TokenKind};
+use tessera_store::{NewSession, Session};
+
+use crate::html::{PageError, secure_headers};
+use crate::state::{AppState, OsEntropy};
+
+pub const SESSION_COOKIE: &str = "tessera_session";
+pub const CSRF_COOKIE: &str = "tessera_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The value of cookie `name`, if the request has exactly that cookie.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
+    let secure = if state.settings.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .ok()
+}
+
+/// The signed-in session of a request, if any.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, PageError> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    if token::recognise(value) != Some(TokenKind::Session) {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .find_session(&TokenDigest::of(value), state.now())
+        .await?)
+}
+
+/// Starts a session for `user_id`: the `Set-Cookie` value to send.
+pub async fn start(state: &AppState, user_id: i64) -> Result<Option<HeaderValue>, PageError> {
+    let t = token::generate(TokenKind::Session, &mut OsEntropy);
+    let now = state.now();
+    let lifetime = state.settings.session_seconds;
+    state
+        .store
+        .insert_session(NewSession {
+            digest: t.digest,
+            user_id,
+            created_at: now,
+            expires_at: now + lifetime,
+        })
+        .await?;
+    Ok(cookie_header(state, SESSION_COOKIE, &t.text, lifetime))
+}
+
+/// Ends the request's session; returns the `Set-Cookie` that clears it.
+pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<Option<HeaderValue>, PageError> {
+    if let Some(value) = cookie(headers, SESSION_COOKIE) {
+        state.store.delete_session(&TokenDigest::of(value)).await?;
+    }
+    Ok(cookie_header(state, SESSION_COOKIE, "", 0))
+}
+
+/// The request's CSRF token, and the `Set-Cookie` to send when it is new.
+pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE) {
+        Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            (v.to_owned(), None)
+        }
+        _ => {
+            let fresh = alphanumeric(&mut OsEntropy, 32);
+            let header = cookie_header(state, CSRF_COOKIE, &fresh, 7 * 24 * 3600);
+            (fresh, header)
+        }
+    }
+}
+
+/// Adds `Set-Cookie` headers to a response.
+pub fn with_cookies(
+    mut response: Response,
+    cookies: impl IntoIterator<Item = Option<HeaderValue>>,
+) -> Response {
+    for c in cookies.into_iter().flatten() {
+        response.headers_mut().append(SET_COOKIE, c);
+    }
+    response
+}
+
+/// A 303 redirect (after a form POST) or 302, with page security headers.
+pub fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut r = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    secure_headers(&mut r);
+    r
+}
+
+/// Only local paths are followed after sign-in, so `next` cannot send a user elsewhere.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/o/applications/",
+    }
+}
+
+/// The sign-in page's address, returning to `next` afterwards.
+pub fn login_url(next: &str) -> String {
+    format!("/accounts/login/?next={}", encode(next))
+}
+
+/// A POSTed HTML form whose CSRF token matched its cookie.
+#[derive(Debug)]
+pub struct CheckedForm {
+    pub form: Form,
+    pub headers: HeaderMap,
+    pub peer: Option<std::net::IpAddr>,
+}
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let is_form = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';').next().is_some_and(|e| {
+                    e.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+        if !is_form {
+            return Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "This page only accepts forms sent by a browser.",
+            ));
+        }
+        let body = axum::body::to_bytes(req.into_body(), state.settings.max_body_bytes)
+            .await
+            .map_err(|_| {
+                PageError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Too large",
+                    "The form is too large.",
+                )
+            })?;
+        let form = form::parse(&body)
+            .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, "Bad request", e.description()))?;
+        let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
+        let sent = form.get(CSRF_FIELD).unwrap_or("");
+        if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) {
+            return Err(PageError::bad_form());
+        }
+        Ok(Self {
+            form,
+            headers,
+            peer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_local() {
+        assert_eq!(safe_next(Some("/o/authorize/?a=b")), "/o/authorize/?a=b");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "javascript:x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/o/applications/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/o/applications/");
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; tessera_csrf=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, "tessera_csrf"), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}
