@@ -1,7 +1,8 @@
 -- Tessera SQLite schema, version 1. Tokens, codes and generated secrets are stored as SHA-256
--- digests only. Times are Unix seconds.
+-- digests only. Times are Unix seconds. Ids are AUTOINCREMENT: an id is never reused, so a
+-- stale reference (a replayed code's grant, an old page URL) can never reach a newer row.
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE,
     email         TEXT    NOT NULL DEFAULT '',
     password_hash TEXT,
@@ -9,7 +10,7 @@ CREATE TABLE users (
 );
 
 CREATE TABLE clients (
-    id                        INTEGER PRIMARY KEY,
+    id                        INTEGER PRIMARY KEY AUTOINCREMENT,
     client_id                 TEXT    NOT NULL UNIQUE,
     name                      TEXT    NOT NULL,
     client_type               TEXT    NOT NULL CHECK (client_type IN ('confidential', 'public')),
@@ -30,7 +31,7 @@ CREATE INDEX clients_user ON clients (user_id);
 -- One authorization and everything refreshed from it. expires_at is the latest expiry of its
 -- tokens, so a grant whose tokens have all expired is found by index.
 CREATE TABLE grants (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     client_id  INTEGER NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,
     kind       TEXT    NOT NULL,

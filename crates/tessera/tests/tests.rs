@@ -5,6 +5,8 @@
 #[path = "it/common.rs"]
 mod common;
 
+#[path = "it/authorize.rs"]
+mod authorize;
 #[path = "it/cli.rs"]
 mod cli;
 #[path = "it/crash.rs"]
@@ -19,3 +21,5 @@ mod metadata;
 mod revoke;
 #[path = "it/token.rs"]
 mod token;
+#[path = "it/user_pages.rs"]
+mod user_pages;

@@ -81,6 +81,7 @@ impl Drop for TestServer {
 }
 
 pub const START: i64 = 1_800_000_000;
+pub const REDIRECT: &str = "https://app.example/cb";
 
 impl TestServer {
     pub async fn start() -> Self {
@@ -125,12 +126,16 @@ impl TestServer {
         self.clock.0.fetch_add(seconds, Ordering::SeqCst);
     }
 
-    async fn client(
+    /// A client with full control over its registration; `secret: None` generates one for a
+    /// confidential client.
+    pub async fn client_with(
         &self,
         client_type: ClientType,
         grants: &[GrantType],
+        redirect_uris: &[&str],
         origins: &[&str],
         secret: Option<SecretHash>,
+        skip_authorization: bool,
     ) -> TestClient {
         let id = alphanumeric(&mut OsEntropy, 24);
         let (text, hash) = match (client_type, secret) {
@@ -148,11 +153,11 @@ impl TestServer {
                 client_type,
                 grant_types: grants.to_vec(),
                 secret: hash,
-                redirect_uris: vec![],
+                redirect_uris: redirect_uris.iter().map(|o| o.to_string()).collect(),
                 post_logout_redirect_uris: vec![],
                 allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
                 user_id: None,
-                skip_authorization: false,
+                skip_authorization,
                 algorithm: None,
                 created_at: START,
             })
@@ -163,11 +168,13 @@ impl TestServer {
 
     /// A confidential client for the password and client-credentials grants.
     pub async fn confidential(&self) -> TestClient {
-        self.client(
+        self.client_with(
             ClientType::Confidential,
             &[GrantType::Password, GrantType::ClientCredentials],
             &[],
+            &[],
             None,
+            false,
         )
         .await
     }
@@ -176,11 +183,13 @@ impl TestServer {
     pub async fn confidential_with_secret(&self, secret: &str) -> TestClient {
         let hash = tessera_core::password::hash(secret, &mut OsEntropy).expect("hash");
         let mut c = self
-            .client(
+            .client_with(
                 ClientType::Confidential,
                 &[GrantType::Password, GrantType::ClientCredentials],
                 &[],
+                &[],
                 Some(SecretHash::Argon2(hash)),
+                false,
             )
             .await;
         c.secret = Some(secret.to_owned());
@@ -188,7 +197,7 @@ impl TestServer {
     }
 
     pub async fn public(&self, origins: &[&str]) -> TestClient {
-        self.client(ClientType::Public, &[GrantType::Password], origins, None)
+        self.client_with(ClientType::Public, &[GrantType::Password], &[], origins, None, false)
             .await
     }
 
@@ -230,6 +239,19 @@ impl TestServer {
             None => format!("client_id={}", client.id),
         };
         self.post(path, &format!("{body}&{creds}"), &[]).await
+    }
+
+    /// A client for the authorization code flow, redirecting to `https://app.example/cb`.
+    pub async fn web_app(&self, client_type: ClientType) -> TestClient {
+        self.client_with(
+            client_type,
+            &[GrantType::AuthorizationCode],
+            &[REDIRECT],
+            &[],
+            None,
+            false,
+        )
+        .await
     }
 
     /// Tokens from the password grant for `username`.
@@ -399,4 +421,167 @@ pub fn create_app(db: &str, client_type: &str, grants: &str) -> (String, Option<
         v["client_id"].as_str().expect("client_id").to_owned(),
         v["client_secret"].as_str().map(str::to_owned),
     )
+}
+
+/// Undoes the escaping of `tessera_web::html::esc`.
+pub fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden inputs of the first form in a page, in order.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in html.split("<input type=\"hidden\" ").skip(1) {
+        let attr = |name: &str| {
+            part.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(unescape)
+        };
+        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            out.push((n, v));
+        }
+    }
+    out
+}
+
+/// A browser made of HTTP requests: it keeps cookies and does not follow redirects, so each
+/// step of the sign-in flow can be checked.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(server: &TestServer) -> Self {
+        Self {
+            http: server.http.clone(),
+            base: server.url(""),
+            cookies: Default::default(),
+        }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    fn remember(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let text = v.to_str().expect("ascii cookie");
+            let pair = text.split(';').next().expect("pair");
+            if let Some((k, v)) = pair.split_once('=') {
+                if text.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, url: &str) -> reqwest::Response {
+        let r = self
+            .http
+            .get(self.absolute(url))
+            .header("Cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("GET");
+        self.remember(&r);
+        r
+    }
+
+    pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> reqwest::Response {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", tessera_core::form::encode(k), tessera_core::form::encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = self
+            .http
+            .post(self.absolute(url))
+            .header("Cookie", self.cookie_header())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        self.remember(&r);
+        r
+    }
+
+    /// Signs in through the login page.
+    pub async fn sign_in(&mut self, username: &str, password: &str) -> reqwest::Response {
+        let page = self.get("/accounts/login/").await.text().await.expect("page");
+        let mut fields = hidden_fields(&page);
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), password.into()));
+        self.post_form("/accounts/login/", &fields).await
+    }
+
+    /// Follows an authorization URL through sign-in (if needed) and consent, pressing
+    /// `button` (`allow` or `deny`); returns the final redirect's Location.
+    pub async fn authorize(&mut self, url: &str, username: &str, password: &str, button: &str) -> String {
+        let mut r = self.get(url).await;
+        if r.status() == 302 {
+            let to = location(&r);
+            if to.starts_with("/accounts/login/") {
+                let page = self.get(&to).await.text().await.expect("login page");
+                let mut fields = hidden_fields(&page);
+                fields.push(("username".into(), username.into()));
+                fields.push(("password".into(), password.into()));
+                let signed_in = self.post_form("/accounts/login/", &fields).await;
+                assert_eq!(signed_in.status(), 303, "sign-in succeeded");
+                r = self.get(&location(&signed_in)).await;
+            } else {
+                return to;
+            }
+        }
+        if r.status() == 302 {
+            return location(&r);
+        }
+        assert_eq!(r.status(), 200, "the consent page");
+        let page = r.text().await.expect("consent page");
+        let mut fields = hidden_fields(&page);
+        fields.push((button.into(), "x".into()));
+        let r = self.post_form("/o/authorize/", &fields).await;
+        assert_eq!(r.status(), 302, "consent answered with a redirect");
+        location(&r)
+    }
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+/// The query (or fragment) parameters of a URL.
+pub fn params_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    let query = url.split_once(['?', '#']).map(|(_, q)| q).unwrap_or("");
+    let form = tessera_core::form::parse(query.as_bytes()).expect("valid query");
+    let mut out = std::collections::BTreeMap::new();
+    for k in ["code", "state", "error", "error_description", "iss", "access_token", "token_type", "expires_in", "scope"] {
+        if let Some(v) = form.get(k) {
+            out.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    out
 }
