@@ -7,6 +7,8 @@ mod common;
 
 #[path = "it/authorize.rs"]
 mod authorize;
+#[path = "it/browser.rs"]
+mod browser;
 #[path = "it/cli.rs"]
 mod cli;
 #[path = "it/crash.rs"]

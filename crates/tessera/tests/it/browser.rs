@@ -1,0 +1,246 @@
+//! Real-browser tests: headless Chromium driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`, installed by `.ci/run`). Each page visited is saved as a screenshot under
+//! `target/screenshots/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    RedirectUrl, Scope, TokenResponse, TokenUrl,
+};
+use serde_json::json;
+use tessera_core::client::{ClientType, GrantType};
+
+use crate::common::{TestServer, params_of};
+
+struct Chrome {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn which(candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| panic!("none of {candidates:?} exists: install chromium and chromium-driver (.ci/run does)"))
+}
+
+async fn chrome() -> Chrome {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let driver = Command::new(which(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let profile = tempfile::tempdir().expect("profile dir");
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": which(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1000,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().expect("object").clone();
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+    Chrome {
+        client,
+        driver,
+        _profile: profile,
+    }
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css)).await.expect(css).send_keys(text).await.expect("type");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.expect(css).click().await.expect("click");
+}
+
+async fn wait_for(c: &Client, css: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+}
+
+/// A stand-in for the client application: it receives the browser after authorization.
+async fn callback_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::get(|| async {
+            axum::response::Html("<!doctype html><title>Client app</title><h1 id=\"back\">Back at the application</h1>")
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/cb")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_consent_and_return_with_a_code() {
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let callback = callback_server().await;
+    let app = server
+        .client_with(ClientType::Confidential, &[GrantType::AuthorizationCode], &[&callback], &[], None, false)
+        .await;
+    let oauth = BasicClient::new(ClientId::new(app.id.clone()))
+        .set_client_secret(ClientSecret::new(app.secret().to_owned()))
+        .set_auth_uri(AuthUrl::new(server.url("/o/authorize/")).expect("url"))
+        .set_token_uri(TokenUrl::new(server.url("/o/token/")).expect("url"))
+        .set_redirect_uri(RedirectUrl::new(callback.clone()).expect("url"));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = oauth
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(url.as_str()).await.expect("open the authorization URL");
+    wait_for(c, "#username").await;
+    assert_eq!(c.title().await.expect("title"), "Sign in · Tessera");
+    screenshot(c, "login").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+
+    wait_for(c, "button[name=allow]").await;
+    let consent = c.source().await.expect("source");
+    assert!(consent.contains("Test app"), "the consent page names the application");
+    assert!(consent.contains("Read your data") && consent.contains("Change your data"));
+    screenshot(c, "consent").await;
+    click(c, "button[name=allow]").await;
+
+    wait_for(c, "#back").await;
+    let landed = c.current_url().await.expect("url").to_string();
+    assert!(landed.starts_with(&callback), "{landed}");
+    let params = params_of(&landed);
+    assert_eq!(params.get("state"), Some(state.secret()));
+    screenshot(c, "redirected-with-code").await;
+
+    let token = oauth
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(&server.http)
+        .await
+        .expect("code exchange");
+    assert!(server.is_active(&app, token.access_token().secret()).await);
+    chrome.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_an_application_in_the_browser() {
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(&server.url("/o/applications/")).await.expect("open");
+    wait_for(c, "#username").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+
+    wait_for(c, "a.button").await;
+    screenshot(c, "applications-empty").await;
+    click(c, "a.button").await;
+    wait_for(c, "#name").await;
+    fill(c, "#name", "Billing dashboard").await;
+    click(c, "#type-confidential").await;
+    fill(c, "#redirect_uris", "https://billing.example/callback").await;
+    fill(c, "#allowed_origins", "https://billing.example").await;
+    screenshot(c, "application-register").await;
+    click(c, "button[type=submit]").await;
+
+    wait_for(c, "#client-secret").await;
+    let secret = c.find(Locator::Css("#client-secret")).await.expect("secret").text().await.expect("text");
+    let client_id = c.find(Locator::Css("#client-id")).await.expect("id").text().await.expect("text");
+    assert!(secret.starts_with("tscs_"));
+    screenshot(c, "application-registered").await;
+
+    let stored = server.store.client_by_client_id(&client_id).await.expect("store").expect("registered");
+    assert_eq!(stored.name, "Billing dashboard");
+    assert_eq!(stored.allowed_origins, vec!["https://billing.example".to_owned()]);
+    assert!(stored.has_grant_type(GrantType::AuthorizationCode));
+
+    c.goto(&server.url("/o/applications/")).await.expect("open");
+    wait_for(c, "table").await;
+    assert!(c.source().await.expect("source").contains("Billing dashboard"));
+    screenshot(c, "applications-list").await;
+    chrome.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_a_grant_in_the_browser() {
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let app = server.confidential().await;
+    let tokens = server.password_tokens(&app, "alice", "wonderland").await;
+    assert!(server.is_active(&app, &tokens.access()).await);
+
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(&server.url("/o/authorized_tokens/")).await.expect("open");
+    wait_for(c, "#username").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+
+    wait_for(c, "button[name=revoke]").await;
+    screenshot(c, "authorized-tokens").await;
+    click(c, "button[name=revoke]").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//p[contains(., 'You have not given any application access.')]"))
+        .await
+        .expect("the grant disappears from the list");
+    screenshot(c, "authorized-tokens-revoked").await;
+    assert!(!server.is_active(&app, &tokens.access()).await);
+    assert!(!server.is_active(&app, &tokens.refresh()).await);
+    chrome.client.clone().close().await.expect("close");
+}
