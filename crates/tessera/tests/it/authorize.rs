@@ -9,7 +9,9 @@ use oauth2::{
 };
 use tessera_core::client::{ClientType, GrantType};
 
-use crate::common::{Browser, REDIRECT, TestClient, TestServer, error_of, hidden_fields, location, params_of};
+use crate::common::{
+    Browser, REDIRECT, TestClient, TestServer, error_of, hidden_fields, location, params_of,
+};
 
 type CodeClient = BasicClient<
     oauth2::EndpointSet,
@@ -31,7 +33,11 @@ fn code_client(server: &TestServer, app: &TestClient) -> CodeClient {
 }
 
 /// Runs the flow up to the code: (code, state sent, PKCE verifier).
-async fn get_code(server: &TestServer, app: &TestClient, browser: &mut Browser) -> (String, String, PkceCodeVerifier) {
+async fn get_code(
+    server: &TestServer,
+    app: &TestClient,
+    browser: &mut Browser,
+) -> (String, String, PkceCodeVerifier) {
     let client = code_client(server, app);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -39,11 +45,21 @@ async fn get_code(server: &TestServer, app: &TestClient, browser: &mut Browser) 
         .add_scope(Scope::new("read".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let back = browser.authorize(url.as_str(), "alice", "pw", "allow").await;
+    let back = browser
+        .authorize(url.as_str(), "alice", "pw", "allow")
+        .await;
     assert!(back.starts_with(&format!("{REDIRECT}?")), "{back}");
     let params = params_of(&back);
-    assert_eq!(params.get("state"), Some(state.secret()), "state is preserved");
-    assert_eq!(params.get("iss").map(String::as_str), Some(server.issuer.as_str()), "RFC 9207");
+    assert_eq!(
+        params.get("state"),
+        Some(state.secret()),
+        "state is preserved"
+    );
+    assert_eq!(
+        params.get("iss").map(String::as_str),
+        Some(server.issuer.as_str()),
+        "RFC 9207"
+    );
     (params["code"].clone(), state.secret().clone(), verifier)
 }
 
@@ -68,7 +84,10 @@ async fn confidential_and_public_clients_complete_the_code_flow_with_pkce() {
         assert_eq!(introspected["username"], "alice");
         assert_eq!(introspected["client_id"], app.id.as_str());
         assert_eq!(introspected["scope"], "read");
-        assert!(token.refresh_token().is_some(), "the code grant issues refresh tokens");
+        assert!(
+            token.refresh_token().is_some(),
+            "the code grant issues refresh tokens"
+        );
     }
 }
 
@@ -90,7 +109,12 @@ async fn a_replayed_code_is_refused_and_revokes_its_tokens() {
     let replay = server.post_as("/o/token/", &app, &body).await;
     assert_eq!(error_of(replay).await, (400, "invalid_grant".into()));
     for t in ["access_token", "refresh_token"] {
-        assert!(!server.is_active(&app, tokens[t].as_str().expect("token")).await, "{t} revoked by the replay");
+        assert!(
+            !server
+                .is_active(&app, tokens[t].as_str().expect("token"))
+                .await,
+            "{t} revoked by the replay"
+        );
     }
 }
 
@@ -108,19 +132,35 @@ async fn code_exchange_errors() {
     let r = server
         .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={wrong}"))
         .await;
-    assert_eq!(error_of(r).await, (400, "invalid_grant".into()), "wrong verifier");
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_grant".into()),
+        "wrong verifier"
+    );
     let r = server
-        .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}"))
+        .post_as(
+            "/o/token/",
+            &app,
+            &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}"),
+        )
         .await;
     assert_eq!(r.status(), 400, "missing verifier");
     let r = server
         .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={}", verifier.secret()))
         .await;
-    assert_eq!(error_of(r).await, (400, "invalid_grant".into()), "redirect URI mismatch");
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_grant".into()),
+        "redirect URI mismatch"
+    );
     let r = server
         .post_as("/o/token/", &other, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
-    assert_eq!(error_of(r).await, (400, "invalid_grant".into()), "another client's code");
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_grant".into()),
+        "another client's code"
+    );
     let r = server
         .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
@@ -131,7 +171,11 @@ async fn code_exchange_errors() {
     let r = server
         .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
-    assert_eq!(error_of(r).await, (400, "invalid_grant".into()), "codes live 60 seconds");
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_grant".into()),
+        "codes live 60 seconds"
+    );
 }
 
 #[tokio::test]
@@ -148,7 +192,10 @@ async fn denial_redirects_with_access_denied_and_state() {
     let back = browser.authorize(url.as_str(), "alice", "pw", "deny").await;
     let params = params_of(&back);
     assert!(back.starts_with(REDIRECT));
-    assert_eq!(params.get("error").map(String::as_str), Some("access_denied"));
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("access_denied")
+    );
     assert_eq!(params.get("state"), Some(state.secret()));
     assert!(!params.contains_key("code"));
 }
@@ -161,16 +208,26 @@ async fn untrusted_redirect_uris_are_never_redirected_to() {
     let mut browser = Browser::new(&server);
     browser.sign_in("alice", "pw").await;
     for query in [
-        format!("response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", app.id),
-        format!("response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F", app.id),
-        "response_type=code&client_id=unknown&redirect_uri=https%3A%2F%2Fapp.example%2Fcb".to_owned(),
+        format!(
+            "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            app.id
+        ),
+        format!(
+            "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F",
+            app.id
+        ),
+        "response_type=code&client_id=unknown&redirect_uri=https%3A%2F%2Fapp.example%2Fcb"
+            .to_owned(),
         "response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb".to_owned(),
         format!("response_type=code&client_id={0}&client_id={0}", app.id),
     ] {
         let r = browser.get(&format!("/o/authorize/?{query}")).await;
         assert_eq!(r.status(), 400, "{query}");
         assert!(r.headers().get("location").is_none(), "{query}");
-        assert!(r.text().await.expect("page").contains("<h1>"), "an explained error page");
+        assert!(
+            r.text().await.expect("page").contains("<h1>"),
+            "an explained error page"
+        );
     }
 }
 
@@ -182,12 +239,38 @@ async fn errors_after_a_valid_redirect_uri_go_back_to_it() {
     let mut browser = Browser::new(&server);
     browser.sign_in("alice", "pw").await;
     let cases = [
-        (format!("response_type=code&client_id={}&state=s1", public.id), "invalid_request"),
-        (format!("response_type=code&client_id={}&state=s1&code_challenge={}&code_challenge_method=plain", public.id, "a".repeat(43)), "invalid_request"),
-        (format!("response_type=token&client_id={}&state=s1", public.id), "unauthorized_client"),
-        (format!("response_type=magic&client_id={}&state=s1", public.id), "unsupported_response_type"),
-        (format!("client_id={}&state=s1", public.id), "invalid_request"),
-        (format!("response_type=code&client_id={}&state=s1&scope=nuke&code_challenge={}&code_challenge_method=S256", public.id, "a".repeat(43)), "invalid_scope"),
+        (
+            format!("response_type=code&client_id={}&state=s1", public.id),
+            "invalid_request",
+        ),
+        (
+            format!(
+                "response_type=code&client_id={}&state=s1&code_challenge={}&code_challenge_method=plain",
+                public.id,
+                "a".repeat(43)
+            ),
+            "invalid_request",
+        ),
+        (
+            format!("response_type=token&client_id={}&state=s1", public.id),
+            "unauthorized_client",
+        ),
+        (
+            format!("response_type=magic&client_id={}&state=s1", public.id),
+            "unsupported_response_type",
+        ),
+        (
+            format!("client_id={}&state=s1", public.id),
+            "invalid_request",
+        ),
+        (
+            format!(
+                "response_type=code&client_id={}&state=s1&scope=nuke&code_challenge={}&code_challenge_method=S256",
+                public.id,
+                "a".repeat(43)
+            ),
+            "invalid_scope",
+        ),
     ];
     for (query, error) in cases {
         let r = browser.get(&format!("/o/authorize/?{query}")).await;
@@ -195,7 +278,11 @@ async fn errors_after_a_valid_redirect_uri_go_back_to_it() {
         let back = location(&r);
         assert!(back.starts_with(REDIRECT), "{back}");
         let params = params_of(&back);
-        assert_eq!(params.get("error").map(String::as_str), Some(error), "{query}");
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some(error),
+            "{query}"
+        );
         assert_eq!(params.get("state").map(String::as_str), Some("s1"));
     }
 }
@@ -205,38 +292,88 @@ async fn prompt_none_skip_authorization_and_implicit() {
     let server = TestServer::start().await;
     server.user("alice", "pw").await;
     let app = server.web_app(ClientType::Confidential).await;
-    let query = format!("response_type=code&client_id={}&state=q&prompt=none", app.id);
+    let query = format!(
+        "response_type=code&client_id={}&state=q&prompt=none",
+        app.id
+    );
     let mut browser = Browser::new(&server);
     let r = browser.get(&format!("/o/authorize/?{query}")).await;
-    assert_eq!(params_of(&location(&r)).get("error").map(String::as_str), Some("login_required"));
+    assert_eq!(
+        params_of(&location(&r)).get("error").map(String::as_str),
+        Some("login_required")
+    );
     browser.sign_in("alice", "pw").await;
     let r = browser.get(&format!("/o/authorize/?{query}")).await;
-    assert_eq!(params_of(&location(&r)).get("error").map(String::as_str), Some("consent_required"));
+    assert_eq!(
+        params_of(&location(&r)).get("error").map(String::as_str),
+        Some("consent_required")
+    );
 
     let trusted = server
-        .client_with(ClientType::Confidential, &[GrantType::AuthorizationCode], &[REDIRECT], &[], None, true)
+        .client_with(
+            ClientType::Confidential,
+            &[GrantType::AuthorizationCode],
+            &[REDIRECT],
+            &[],
+            None,
+            true,
+        )
         .await;
     let r = browser
-        .get(&format!("/o/authorize/?response_type=code&client_id={}&state=t", trusted.id))
+        .get(&format!(
+            "/o/authorize/?response_type=code&client_id={}&state=t",
+            trusted.id
+        ))
         .await;
     assert_eq!(r.status(), 302, "skip_authorization skips consent");
     assert!(params_of(&location(&r)).contains_key("code"));
     let r = browser
-        .get(&format!("/o/authorize/?response_type=code&client_id={}&state=t&prompt=consent", trusted.id))
+        .get(&format!(
+            "/o/authorize/?response_type=code&client_id={}&state=t&prompt=consent",
+            trusted.id
+        ))
         .await;
-    assert_eq!(r.status(), 200, "prompt=consent shows the consent page anyway");
+    assert_eq!(
+        r.status(),
+        200,
+        "prompt=consent shows the consent page anyway"
+    );
     let r = browser
-        .get(&format!("/o/authorize/?response_type=code&client_id={}&state=t&prompt=login", trusted.id))
+        .get(&format!(
+            "/o/authorize/?response_type=code&client_id={}&state=t&prompt=login",
+            trusted.id
+        ))
         .await;
-    assert!(location(&r).starts_with("/accounts/login/"), "prompt=login asks to sign in again");
+    assert!(
+        location(&r).starts_with("/accounts/login/"),
+        "prompt=login asks to sign in again"
+    );
 
     let implicit = server
-        .client_with(ClientType::Public, &[GrantType::Implicit], &[REDIRECT], &[], None, false)
+        .client_with(
+            ClientType::Public,
+            &[GrantType::Implicit],
+            &[REDIRECT],
+            &[],
+            None,
+            false,
+        )
         .await;
     let back = browser
-        .authorize(&format!("/o/authorize/?response_type=token&client_id={}&state=i&scope=read", implicit.id), "alice", "pw", "allow")
+        .authorize(
+            &format!(
+                "/o/authorize/?response_type=token&client_id={}&state=i&scope=read",
+                implicit.id
+            ),
+            "alice",
+            "pw",
+            "allow",
+        )
         .await;
-    assert!(back.starts_with(&format!("{REDIRECT}#access_token=")), "{back}");
+    assert!(
+        back.starts_with(&format!("{REDIRECT}#access_token=")),
+        "{back}"
+    );
     let params = params_of(&back);
     assert_eq!(params.get("token_type").map(String::as_str), Some("Bearer"));
     assert_eq!(params.get("state").map(String::as_str), Some("i"));
@@ -253,12 +390,26 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
     let r = browser.get("/accounts/login/").await;
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
-    assert!(r.headers()["content-security-policy"].to_str().expect("ascii").contains("frame-ancestors 'none'"));
-    let csrf_cookie = r.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("frame-ancestors 'none'")
+    );
+    let csrf_cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"));
 
     let r = browser
-        .post_form("/accounts/login/", &[("username".into(), "alice".into()), ("password".into(), "pw".into())])
+        .post_form(
+            "/accounts/login/",
+            &[
+                ("username".into(), "alice".into()),
+                ("password".into(), "pw".into()),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 403, "a login without the CSRF token is refused");
     let r = browser.sign_in("alice", "pw").await;
@@ -272,13 +423,25 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
         .expect("a session cookie");
     assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"));
 
-    let r = browser.get(&format!("/o/authorize/?response_type=code&client_id={}&state=x", app.id)).await;
+    let r = browser
+        .get(&format!(
+            "/o/authorize/?response_type=code&client_id={}&state=x",
+            app.id
+        ))
+        .await;
     let page = r.text().await.expect("consent");
-    let fields: Vec<(String, String)> = hidden_fields(&page).into_iter().filter(|(k, _)| k != "csrf_token").collect();
+    let fields: Vec<(String, String)> = hidden_fields(&page)
+        .into_iter()
+        .filter(|(k, _)| k != "csrf_token")
+        .collect();
     let mut forged = fields.clone();
     forged.push(("allow".into(), "x".into()));
     let r = browser.post_form("/o/authorize/", &forged).await;
-    assert_eq!(r.status(), 403, "a consent without the CSRF token is refused");
+    assert_eq!(
+        r.status(),
+        403,
+        "a consent without the CSRF token is refused"
+    );
     assert!(r.headers().get("location").is_none());
 }
 
@@ -310,8 +473,15 @@ async fn signing_out_ends_the_session() {
     let mut browser = Browser::new(&server);
     browser.sign_in("alice", "pw").await;
     assert_eq!(browser.get("/o/applications/").await.status(), 200);
-    let page = browser.get("/accounts/logout/").await.text().await.expect("page");
-    let r = browser.post_form("/accounts/logout/", &hidden_fields(&page)).await;
+    let page = browser
+        .get("/accounts/logout/")
+        .await
+        .text()
+        .await
+        .expect("page");
+    let r = browser
+        .post_form("/accounts/logout/", &hidden_fields(&page))
+        .await;
     assert_eq!(r.status(), 303);
     let r = browser.get("/o/applications/").await;
     assert_eq!(r.status(), 302);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    RedirectUrl, Scope, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
+    Scope, TokenResponse, TokenUrl,
 };
 use serde_json::json;
 use tessera_core::client::{ClientType, GrantType};
@@ -34,7 +34,11 @@ fn which(candidates: &[&str]) -> String {
         .iter()
         .find(|p| std::path::Path::new(p).exists())
         .map(|p| p.to_string())
-        .unwrap_or_else(|| panic!("none of {candidates:?} exists: install chromium and chromium-driver (.ci/run does)"))
+        .unwrap_or_else(|| {
+            panic!(
+                "none of {candidates:?} exists: install chromium and chromium-driver (.ci/run does)"
+            )
+        })
 }
 
 async fn chrome() -> Chrome {
@@ -42,15 +46,24 @@ async fn chrome() -> Chrome {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let driver = Command::new(which(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]))
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
+    let driver = Command::new(which(&[
+        "/usr/bin/chromedriver",
+        "/usr/lib/chromium/chromedriver",
+    ]))
+    .arg(format!("--port={port}"))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start chromedriver");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let profile = tempfile::tempdir().expect("profile dir");
@@ -90,11 +103,21 @@ async fn screenshot(c: &Client, name: &str) {
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css)).await.expect(css).send_keys(text).await.expect("type");
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .send_keys(text)
+        .await
+        .expect("type");
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.expect(css).click().await.expect("click");
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
 }
 
 async fn wait_for(c: &Client, css: &str) {
@@ -107,7 +130,9 @@ async fn wait_for(c: &Client, css: &str) {
 
 /// A stand-in for the client application: it receives the browser after authorization.
 async fn callback_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = axum::Router::new().route(
         "/cb",
@@ -125,7 +150,14 @@ async fn sign_in_consent_and_return_with_a_code() {
     server.user("alice", "wonderland").await;
     let callback = callback_server().await;
     let app = server
-        .client_with(ClientType::Confidential, &[GrantType::AuthorizationCode], &[&callback], &[], None, false)
+        .client_with(
+            ClientType::Confidential,
+            &[GrantType::AuthorizationCode],
+            &[&callback],
+            &[],
+            None,
+            false,
+        )
         .await;
     let oauth = BasicClient::new(ClientId::new(app.id.clone()))
         .set_client_secret(ClientSecret::new(app.secret().to_owned()))
@@ -142,7 +174,9 @@ async fn sign_in_consent_and_return_with_a_code() {
 
     let chrome = chrome().await;
     let c = &chrome.client;
-    c.goto(url.as_str()).await.expect("open the authorization URL");
+    c.goto(url.as_str())
+        .await
+        .expect("open the authorization URL");
     wait_for(c, "#username").await;
     assert_eq!(c.title().await.expect("title"), "Sign in · Tessera");
     screenshot(c, "login").await;
@@ -152,7 +186,10 @@ async fn sign_in_consent_and_return_with_a_code() {
 
     wait_for(c, "button[name=allow]").await;
     let consent = c.source().await.expect("source");
-    assert!(consent.contains("Test app"), "the consent page names the application");
+    assert!(
+        consent.contains("Test app"),
+        "the consent page names the application"
+    );
     assert!(consent.contains("Read your data") && consent.contains("Change your data"));
     screenshot(c, "consent").await;
     click(c, "button[name=allow]").await;
@@ -198,19 +235,44 @@ async fn register_an_application_in_the_browser() {
     click(c, "button[type=submit]").await;
 
     wait_for(c, "#client-secret").await;
-    let secret = c.find(Locator::Css("#client-secret")).await.expect("secret").text().await.expect("text");
-    let client_id = c.find(Locator::Css("#client-id")).await.expect("id").text().await.expect("text");
+    let secret = c
+        .find(Locator::Css("#client-secret"))
+        .await
+        .expect("secret")
+        .text()
+        .await
+        .expect("text");
+    let client_id = c
+        .find(Locator::Css("#client-id"))
+        .await
+        .expect("id")
+        .text()
+        .await
+        .expect("text");
     assert!(secret.starts_with("tscs_"));
     screenshot(c, "application-registered").await;
 
-    let stored = server.store.client_by_client_id(&client_id).await.expect("store").expect("registered");
+    let stored = server
+        .store
+        .client_by_client_id(&client_id)
+        .await
+        .expect("store")
+        .expect("registered");
     assert_eq!(stored.name, "Billing dashboard");
-    assert_eq!(stored.allowed_origins, vec!["https://billing.example".to_owned()]);
+    assert_eq!(
+        stored.allowed_origins,
+        vec!["https://billing.example".to_owned()]
+    );
     assert!(stored.has_grant_type(GrantType::AuthorizationCode));
 
     c.goto(&server.url("/o/applications/")).await.expect("open");
     wait_for(c, "table").await;
-    assert!(c.source().await.expect("source").contains("Billing dashboard"));
+    assert!(
+        c.source()
+            .await
+            .expect("source")
+            .contains("Billing dashboard")
+    );
     screenshot(c, "applications-list").await;
     chrome.client.clone().close().await.expect("close");
 }
@@ -225,7 +287,9 @@ async fn revoke_a_grant_in_the_browser() {
 
     let chrome = chrome().await;
     let c = &chrome.client;
-    c.goto(&server.url("/o/authorized_tokens/")).await.expect("open");
+    c.goto(&server.url("/o/authorized_tokens/"))
+        .await
+        .expect("open");
     wait_for(c, "#username").await;
     fill(c, "#username", "alice").await;
     fill(c, "#password", "wonderland").await;
@@ -236,7 +300,9 @@ async fn revoke_a_grant_in_the_browser() {
     click(c, "button[name=revoke]").await;
     c.wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath("//p[contains(., 'You have not given any application access.')]"))
+        .for_element(Locator::XPath(
+            "//p[contains(., 'You have not given any application access.')]",
+        ))
         .await
         .expect("the grant disappears from the list");
     screenshot(c, "authorized-tokens-revoked").await;

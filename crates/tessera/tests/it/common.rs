@@ -197,8 +197,15 @@ impl TestServer {
     }
 
     pub async fn public(&self, origins: &[&str]) -> TestClient {
-        self.client_with(ClientType::Public, &[GrantType::Password], &[], origins, None, false)
-            .await
+        self.client_with(
+            ClientType::Public,
+            &[GrantType::Password],
+            &[],
+            origins,
+            None,
+            false,
+        )
+        .await
     }
 
     pub async fn user(&self, username: &str, password: &str) {
@@ -437,7 +444,10 @@ pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for part in html.split("<input type=\"hidden\" ").skip(1) {
         let attr = |name: &str| {
-            part.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(unescape)
+            part.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(unescape)
         };
         if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
             out.push((n, v));
@@ -508,7 +518,13 @@ impl Browser {
     pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> reqwest::Response {
         let body = fields
             .iter()
-            .map(|(k, v)| format!("{}={}", tessera_core::form::encode(k), tessera_core::form::encode(v)))
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    tessera_core::form::encode(k),
+                    tessera_core::form::encode(v)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
         let r = self
@@ -526,7 +542,12 @@ impl Browser {
 
     /// Signs in through the login page.
     pub async fn sign_in(&mut self, username: &str, password: &str) -> reqwest::Response {
-        let page = self.get("/accounts/login/").await.text().await.expect("page");
+        let page = self
+            .get("/accounts/login/")
+            .await
+            .text()
+            .await
+            .expect("page");
         let mut fields = hidden_fields(&page);
         fields.push(("username".into(), username.into()));
         fields.push(("password".into(), password.into()));
@@ -535,7 +556,13 @@ impl Browser {
 
     /// Follows an authorization URL through sign-in (if needed) and consent, pressing
     /// `button` (`allow` or `deny`); returns the final redirect's Location.
-    pub async fn authorize(&mut self, url: &str, username: &str, password: &str, button: &str) -> String {
+    pub async fn authorize(
+        &mut self,
+        url: &str,
+        username: &str,
+        password: &str,
+        button: &str,
+    ) -> String {
         let mut r = self.get(url).await;
         if r.status() == 302 {
             let to = location(&r);
@@ -578,7 +605,17 @@ pub fn params_of(url: &str) -> std::collections::BTreeMap<String, String> {
     let query = url.split_once(['?', '#']).map(|(_, q)| q).unwrap_or("");
     let form = tessera_core::form::parse(query.as_bytes()).expect("valid query");
     let mut out = std::collections::BTreeMap::new();
-    for k in ["code", "state", "error", "error_description", "iss", "access_token", "token_type", "expires_in", "scope"] {
+    for k in [
+        "code",
+        "state",
+        "error",
+        "error_description",
+        "iss",
+        "access_token",
+        "token_type",
+        "expires_in",
+        "scope",
+    ] {
         if let Some(v) = form.get(k) {
             out.insert(k.to_owned(), v.to_owned());
         }

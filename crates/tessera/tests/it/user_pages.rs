@@ -12,7 +12,12 @@ async fn register_edit_and_delete_an_application() {
     let mut alice = Browser::new(&server);
     alice.sign_in("alice", "pw").await;
 
-    let form = alice.get("/o/applications/register/").await.text().await.expect("form");
+    let form = alice
+        .get("/o/applications/register/")
+        .await
+        .text()
+        .await
+        .expect("form");
     let mut fields = hidden_fields(&form);
     fields.extend([
         ("name".into(), "My <App>".into()),
@@ -20,48 +25,106 @@ async fn register_edit_and_delete_an_application() {
         ("grant.authorization-code".into(), "on".into()),
         ("redirect_uris".into(), "https://my.example/cb".into()),
     ]);
-    let bad: Vec<(String, String)> = fields.iter().filter(|(k, _)| k != "redirect_uris").cloned().collect();
+    let bad: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "redirect_uris")
+        .cloned()
+        .collect();
     let r = alice.post_form("/o/applications/register/", &bad).await;
     assert_eq!(r.status(), 400, "a code application needs a redirect URI");
-    assert!(r.text().await.expect("page").contains("redirect URI is required"));
+    assert!(
+        r.text()
+            .await
+            .expect("page")
+            .contains("redirect URI is required")
+    );
 
     let r = alice.post_form("/o/applications/register/", &fields).await;
     assert_eq!(r.status(), 201);
     let page = r.text().await.expect("detail");
     assert!(page.contains("My &lt;App&gt;"), "names are escaped");
-    let secret = page.split("id=\"client-secret\">").nth(1).and_then(|s| s.split('<').next()).expect("secret shown").to_owned();
-    let client_id = page.split("id=\"client-id\">").nth(1).and_then(|s| s.split('<').next()).expect("client id").to_owned();
+    let secret = page
+        .split("id=\"client-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("secret shown")
+        .to_owned();
+    let client_id = page
+        .split("id=\"client-id\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("client id")
+        .to_owned();
     assert!(secret.starts_with("tscs_"));
 
     // The secret works, and is never shown again.
-    let client = server.store.client_by_client_id(&client_id).await.expect("store").expect("registered");
-    let detail = alice.get(&format!("/o/applications/{}/", client.id)).await.text().await.expect("detail");
+    let client = server
+        .store
+        .client_by_client_id(&client_id)
+        .await
+        .expect("store")
+        .expect("registered");
+    let detail = alice
+        .get(&format!("/o/applications/{}/", client.id))
+        .await
+        .text()
+        .await
+        .expect("detail");
     assert!(detail.contains(&client_id));
     assert!(!detail.contains(&secret));
-    let list = alice.get("/o/applications/").await.text().await.expect("list");
+    let list = alice
+        .get("/o/applications/")
+        .await
+        .text()
+        .await
+        .expect("list");
     assert!(list.contains(&client_id));
 
     // Bob can see none of it.
     let mut bob = Browser::new(&server);
     bob.sign_in("bob", "pw").await;
     for path in ["/", "/update/", "/delete/"] {
-        let r = bob.get(&format!("/o/applications/{}{path}", client.id)).await;
+        let r = bob
+            .get(&format!("/o/applications/{}{path}", client.id))
+            .await;
         assert_eq!(r.status(), 404, "{path}");
     }
-    assert!(!bob.get("/o/applications/").await.text().await.expect("list").contains(&client_id));
+    assert!(
+        !bob.get("/o/applications/")
+            .await
+            .text()
+            .await
+            .expect("list")
+            .contains(&client_id)
+    );
 
     // Edit.
-    let form = alice.get(&format!("/o/applications/{}/update/", client.id)).await.text().await.expect("form");
+    let form = alice
+        .get(&format!("/o/applications/{}/update/", client.id))
+        .await
+        .text()
+        .await
+        .expect("form");
     let mut fields = hidden_fields(&form);
     fields.extend([
         ("name".into(), "Renamed".into()),
         ("grant.authorization-code".into(), "on".into()),
         ("grant.password".into(), "on".into()),
-        ("redirect_uris".into(), "https://my.example/cb\nhttps://my.example/cb2".into()),
+        (
+            "redirect_uris".into(),
+            "https://my.example/cb\nhttps://my.example/cb2".into(),
+        ),
     ]);
-    let r = alice.post_form(&format!("/o/applications/{}/update/", client.id), &fields).await;
+    let r = alice
+        .post_form(&format!("/o/applications/{}/update/", client.id), &fields)
+        .await;
     assert_eq!(r.status(), 303);
-    let updated = server.store.client_by_pk(client.id).await.expect("store").expect("exists");
+    let updated = server
+        .store
+        .client_by_pk(client.id)
+        .await
+        .expect("store")
+        .expect("exists");
     assert_eq!(updated.name, "Renamed");
     assert_eq!(updated.redirect_uris.len(), 2);
 
@@ -71,17 +134,44 @@ async fn register_edit_and_delete_an_application() {
         .post(
             "/o/token/",
             "grant_type=password&username=carol&password=pw",
-            &[("Authorization", &crate::common::TestClient { id: client_id.clone(), secret: Some(secret.clone()) }.basic())],
+            &[(
+                "Authorization",
+                &crate::common::TestClient {
+                    id: client_id.clone(),
+                    secret: Some(secret.clone()),
+                }
+                .basic(),
+            )],
         )
         .await;
     assert_eq!(tokens.status(), 200);
-    let access = tokens.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("at").to_owned();
-    let confirm = alice.get(&format!("/o/applications/{}/delete/", client.id)).await.text().await.expect("confirm");
-    let r = alice.post_form(&format!("/o/applications/{}/delete/", client.id), &hidden_fields(&confirm)).await;
+    let access = tokens.json::<serde_json::Value>().await.expect("json")["access_token"]
+        .as_str()
+        .expect("at")
+        .to_owned();
+    let confirm = alice
+        .get(&format!("/o/applications/{}/delete/", client.id))
+        .await
+        .text()
+        .await
+        .expect("confirm");
+    let r = alice
+        .post_form(
+            &format!("/o/applications/{}/delete/", client.id),
+            &hidden_fields(&confirm),
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let rs = server.confidential().await;
     assert!(!server.is_active(&rs, &access).await);
-    assert!(server.store.client_by_pk(client.id).await.expect("store").is_none());
+    assert!(
+        server
+            .store
+            .client_by_pk(client.id)
+            .await
+            .expect("store")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -96,15 +186,30 @@ async fn users_revoke_what_they_granted() {
 
     let mut alice = Browser::new(&server);
     alice.sign_in("alice", "pw").await;
-    let page = alice.get("/o/authorized_tokens/").await.text().await.expect("page");
+    let page = alice
+        .get("/o/authorized_tokens/")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("Test app"));
     assert!(page.contains("read write"));
-    let action = page.split("action=\"").nth(1).and_then(|s| s.split('"').next()).expect("a revoke form").to_owned();
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a revoke form")
+        .to_owned();
 
     // Bob cannot revoke Alice's grant.
     let mut bob = Browser::new(&server);
     bob.sign_in("bob", "pw").await;
-    let bob_page = bob.get("/o/authorized_tokens/").await.text().await.expect("page");
+    let bob_page = bob
+        .get("/o/authorized_tokens/")
+        .await
+        .text()
+        .await
+        .expect("page");
     let r = bob.post_form(&action, &hidden_fields(&bob_page)[..1]).await;
     assert_eq!(r.status(), 404);
     assert!(server.is_active(&password_app, &tokens.access()).await);
@@ -115,7 +220,12 @@ async fn users_revoke_what_they_granted() {
     assert!(!server.is_active(&password_app, &tokens.access()).await);
     assert!(!server.is_active(&password_app, &tokens.refresh()).await);
     assert!(server.is_active(&password_app, &bobs.access()).await);
-    let page = alice.get("/o/authorized_tokens/").await.text().await.expect("page");
+    let page = alice
+        .get("/o/authorized_tokens/")
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(page.contains("You have not given any application access."));
     let _ = app;
 }
@@ -124,9 +234,17 @@ async fn users_revoke_what_they_granted() {
 async fn user_pages_require_sign_in() {
     let server = TestServer::start().await;
     let mut anonymous = Browser::new(&server);
-    for path in ["/o/applications/", "/o/applications/register/", "/o/authorized_tokens/", "/o/applications/1/"] {
+    for path in [
+        "/o/applications/",
+        "/o/applications/register/",
+        "/o/authorized_tokens/",
+        "/o/applications/1/",
+    ] {
         let r = anonymous.get(path).await;
         assert_eq!(r.status(), 302, "{path}");
-        assert_eq!(location(&r), format!("/accounts/login/?next={}", tessera_core::form::encode(path)));
+        assert_eq!(
+            location(&r),
+            format!("/accounts/login/?next={}", tessera_core::form::encode(path))
+        );
     }
 }
