@@ -1,0 +1,158 @@
+//! The PostgreSQL store: any number of stateless `tessera serve` nodes share one database.
+//!
+//! Every operation is one statement or one transaction, so what one node commits every other
+//! node sees at once; nothing about tokens is cached in a node. Exactly-once steps (rotating a
+//! refresh token, redeeming a code) are conditional `UPDATE`s: under READ COMMITTED the second
+//! of two concurrent updates waits for the first, re-reads the row, finds it used and changes
+//! nothing. A commit returns only once PostgreSQL has made it durable.
+//!
+//! The pool connects lazily: a node starts while the database is down, answers `/ready` with
+//! 503, and recovers by itself; migrations are applied on the first successful connection,
+//! under an advisory lock so that nodes starting together apply them once.
+//!
+//! # Layout
+//! - this module: connection settings, the pool, migrations.
+//! - [`queries`]: the SQL of each [`Store`](tessera_store::Store) operation.
+//! - [`testing`]: isolated schemas for tests on a real server.
+
+mod queries;
+pub mod testing;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tessera_store::{StoreError, StoreResult};
+use tokio_postgres::NoTls;
+
+/// The schema migrations, in order.
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+
+/// An arbitrary constant naming Tessera's migration lock.
+const MIGRATION_LOCK: i64 = 0x7465_7373_6572_6101;
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    /// Bounds connecting and waiting for a free connection.
+    pub timeout: Duration,
+    /// Bounds each statement on the server, so no request hangs on a stuck query.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    migrated: Arc<AtomicBool>,
+    migrating: Arc<tokio::sync::Mutex<()>>,
+}
+
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Whether a URL names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl PostgresStore {
+    /// Builds the pool without connecting; call [`PostgresStore::migrate`] to require the
+    /// database now (the `migrate` command), or let the first operation do it.
+    pub fn new(url: &str, settings: PoolSettings) -> StoreResult<Self> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        config.connect_timeout(settings.timeout);
+        let statement_timeout = format!(
+            "-c statement_timeout={}",
+            settings.statement_timeout.as_millis()
+        );
+        let options = match config.get_options() {
+            Some(existing) if !existing.is_empty() => format!("{existing} {statement_timeout}"),
+            _ => statement_timeout,
+        };
+        config.options(&options);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(settings.max_size.max(1))
+            .wait_timeout(Some(settings.timeout))
+            .create_timeout(Some(settings.timeout))
+            .recycle_timeout(Some(settings.timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(unavailable)?;
+        Ok(Self {
+            pool,
+            migrated: Arc::new(AtomicBool::new(false)),
+            migrating: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    /// Applies the migrations not yet applied (once per process; a no-op afterwards).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _guard = self.migrating.lock().await;
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await.map_err(unavailable)?;
+        let tx = conn.transaction().await.map_err(unavailable)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(unavailable)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await
+        .map_err(unavailable)?;
+        let applied: i32 = tx
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations", &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(unavailable)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i as i32 + 1;
+            if version <= applied {
+                continue;
+            }
+            tx.batch_execute(sql).await.map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO tessera_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+                &[&version],
+            )
+            .await
+            .map_err(unavailable)?;
+            tracing::info!(version, "applied PostgreSQL migration");
+        }
+        tx.commit().await.map_err(unavailable)?;
+        self.migrated.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// A pooled connection to a migrated database.
+    pub(crate) async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.migrate().await?;
+        self.pool.get().await.map_err(unavailable)
+    }
+}
