@@ -127,7 +127,10 @@ impl PostgresStore {
         .await
         .map_err(unavailable)?;
         let applied: i32 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM tessera_migrations", &[])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM tessera_migrations",
+                &[],
+            )
             .await
             .and_then(|r| r.try_get(0))
             .map_err(unavailable)?;

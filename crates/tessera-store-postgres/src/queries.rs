@@ -153,7 +153,13 @@ async fn insert_token<C: GenericClient>(
     let stmt = c.prepare_cached(&sql).await.map_err(unavailable)?;
     c.execute(
         &stmt,
-        &[&&t.digest.as_bytes()[..], &grant_id, &t.scope, &t.issued_at, &t.expires_at],
+        &[
+            &&t.digest.as_bytes()[..],
+            &grant_id,
+            &t.scope,
+            &t.issued_at,
+            &t.expires_at,
+        ],
     )
     .await
     .map_err(unavailable)?;
@@ -199,7 +205,12 @@ async fn insert_grant_rows<C: GenericClient>(
 }
 
 /// Revokes the live grants matched by `filter` (on `$2`) and their tokens at `$1`.
-async fn revoke_grants_where<C: GenericClient>(c: &C, filter: &str, now: UnixTime, key: i64) -> StoreResult<u64> {
+async fn revoke_grants_where<C: GenericClient>(
+    c: &C,
+    filter: &str,
+    now: UnixTime,
+    key: i64,
+) -> StoreResult<u64> {
     for t in ["access_tokens", "refresh_tokens"] {
         let sql = format!(
             "UPDATE {t} SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
@@ -214,17 +225,29 @@ async fn revoke_grants_where<C: GenericClient>(c: &C, filter: &str, now: UnixTim
 }
 
 impl PostgresStore {
-    async fn query(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>> {
         let conn = self.conn().await?;
         let stmt = conn.prepare_cached(sql).await.map_err(unavailable)?;
         conn.query(&stmt, params).await.map_err(unavailable)
     }
 
-    async fn query_opt(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> StoreResult<Option<Row>> {
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Option<Row>> {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
 
-    async fn execute(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> StoreResult<u64> {
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<u64> {
         let conn = self.conn().await?;
         let stmt = conn.prepare_cached(sql).await.map_err(unavailable)?;
         conn.execute(&stmt, params).await.map_err(unavailable)
@@ -283,12 +306,21 @@ impl Store for PostgresStore {
 
     async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
-        self.query_opt(&sql, &[&pk]).await?.as_ref().map(client_from_row).transpose()
+        self.query_opt(&sql, &[&pk])
+            .await?
+            .as_ref()
+            .map(client_from_row)
+            .transpose()
     }
 
     async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE user_id = $1 ORDER BY id DESC");
-        self.query(&sql, &[&user_id]).await?.iter().map(client_from_row).collect()
+        let sql =
+            format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE user_id = $1 ORDER BY id DESC");
+        self.query(&sql, &[&user_id])
+            .await?
+            .iter()
+            .map(client_from_row)
+            .collect()
     }
 
     async fn update_client(&self, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
@@ -338,7 +370,15 @@ impl Store for PostgresStore {
             .await
             .map_err(unavailable)?;
         let row = conn
-            .query_one(&stmt, &[&new.username, &new.email, &new.password_hash, &new.created_at])
+            .query_one(
+                &stmt,
+                &[
+                    &new.username,
+                    &new.email,
+                    &new.password_hash,
+                    &new.created_at,
+                ],
+            )
             .await
             .map_err(conflict_or("username"))?;
         user_from_row(&row, 0)
@@ -373,7 +413,11 @@ impl Store for PostgresStore {
         .map(|_| ())
     }
 
-    async fn find_session(&self, digest: &TokenDigest, now: UnixTime) -> StoreResult<Option<Session>> {
+    async fn find_session(
+        &self,
+        digest: &TokenDigest,
+        now: UnixTime,
+    ) -> StoreResult<Option<Session>> {
         self.query_opt(
             "SELECT u.id, u.username, u.email, u.password_hash, u.created_at, s.created_at, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = $1 AND s.expires_at > $2",
@@ -391,9 +435,12 @@ impl Store for PostgresStore {
     }
 
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
-        self.execute("DELETE FROM sessions WHERE digest = $1", &[&&digest.as_bytes()[..]])
-            .await
-            .map(|_| ())
+        self.execute(
+            "DELETE FROM sessions WHERE digest = $1",
+            &[&&digest.as_bytes()[..]],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn insert_code(&self, code: NewCode) -> StoreResult<()> {
@@ -452,15 +499,23 @@ impl Store for PostgresStore {
             .await
             .map_err(unavailable)?;
         let key = &digest.as_bytes()[..];
-        if tx.execute(&claim, &[&key, &now]).await.map_err(unavailable)? == 0 {
+        if tx
+            .execute(&claim, &[&key, &now])
+            .await
+            .map_err(unavailable)?
+            == 0
+        {
             return Ok(None);
         }
-        let grant_id = insert_grant_rows(&tx, &grant, &access_token, refresh_token.as_ref()).await?;
+        let grant_id =
+            insert_grant_rows(&tx, &grant, &access_token, refresh_token.as_ref()).await?;
         let link = tx
             .prepare_cached("UPDATE authorization_codes SET grant_id = $2 WHERE digest = $1")
             .await
             .map_err(unavailable)?;
-        tx.execute(&link, &[&key, &grant_id]).await.map_err(unavailable)?;
+        tx.execute(&link, &[&key, &grant_id])
+            .await
+            .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(Some(grant_id))
     }
@@ -487,7 +542,12 @@ impl Store for PostgresStore {
         .collect()
     }
 
-    async fn revoke_grant_of_user(&self, grant_id: i64, user_id: i64, now: UnixTime) -> StoreResult<bool> {
+    async fn revoke_grant_of_user(
+        &self,
+        grant_id: i64,
+        user_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(unavailable)?;
         let owned = tx
@@ -519,7 +579,11 @@ impl Store for PostgresStore {
         Ok(id)
     }
 
-    async fn find_token(&self, token_type: TokenType, digest: &TokenDigest) -> StoreResult<Option<TokenContext>> {
+    async fn find_token(
+        &self,
+        token_type: TokenType,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<TokenContext>> {
         let used = match token_type {
             TokenType::AccessToken => "NULL::BIGINT",
             TokenType::RefreshToken => "t.used_at",
@@ -582,16 +646,27 @@ impl Store for PostgresStore {
             .prepare_cached("UPDATE access_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
             .await
             .map_err(unavailable)?;
-        tx.execute(&revoke, &[&grant_id, &now]).await.map_err(unavailable)?;
+        tx.execute(&revoke, &[&grant_id, &now])
+            .await
+            .map_err(unavailable)?;
         insert_token(&tx, TokenType::AccessToken, grant_id, &access_token).await?;
         insert_token(&tx, TokenType::RefreshToken, grant_id, &refresh_token).await?;
         let extend = tx
-            .prepare_cached("UPDATE grants SET expires_at = GREATEST(expires_at, $2, $3) WHERE id = $1")
+            .prepare_cached(
+                "UPDATE grants SET expires_at = GREATEST(expires_at, $2, $3) WHERE id = $1",
+            )
             .await
             .map_err(unavailable)?;
-        tx.execute(&extend, &[&grant_id, &access_token.expires_at, &refresh_token.expires_at])
-            .await
-            .map_err(unavailable)?;
+        tx.execute(
+            &extend,
+            &[
+                &grant_id,
+                &access_token.expires_at,
+                &refresh_token.expires_at,
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         Ok(RotateOutcome::Rotated)
     }

@@ -28,7 +28,12 @@ impl TestSchema {
         );
         let (client, conn) = tokio_postgres::connect(&server_url(), NoTls)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for these tests: {e}", server_url()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {} is required for these tests: {e}",
+                    server_url()
+                )
+            });
         tokio::spawn(conn);
         client
             .batch_execute(&format!("CREATE SCHEMA {name}"))
@@ -45,7 +50,10 @@ impl Drop for TestSchema {
         let name = self.name.clone();
         // Best effort, on a thread of its own: Drop cannot await.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {

@@ -14,6 +14,7 @@ use tessera_core::grant::{self, NewGrant};
 use tessera_core::password;
 use tessera_core::token::{self, TokenKind};
 use tessera_store::{NewClient, NewUser, Store, StoreError, User};
+use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
 
@@ -57,9 +58,23 @@ fn load_config(store: &StoreArgs, extra: Vec<(&'static str, String)>) -> Result<
     )
 }
 
-fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
-    let store = SqliteStore::open_url(&config.database_url).map_err(store_error)?;
-    Ok(Arc::new(store))
+/// Opens the store the URL names. With `require`, a PostgreSQL database must answer now (and
+/// is migrated); otherwise a node may start before its database and connect when it can.
+async fn open_store(config: &Config, require: bool) -> Result<Arc<dyn Store>, String> {
+    if is_postgres_url(&config.database_url) {
+        let store = PostgresStore::new(&config.database_url, config.pool).map_err(store_error)?;
+        match store.migrate().await {
+            Ok(()) => {}
+            Err(e) if require => return Err(store_error(e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the database is not reachable yet; /ready answers 503 until it is")
+            }
+        }
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::open_url(&config.database_url).map_err(store_error)?;
+        Ok(Arc::new(store))
+    }
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -96,7 +111,7 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Migrate { store } => {
             let config = load_config(&store, vec![])?;
             init_logging(config.log_format, "warn");
-            open_store(&config)?;
+            open_store(&config, true).await?;
             Ok(format!("migrations applied to {}", config.database_url))
         }
         Command::Createapplication(args) => {
@@ -117,7 +132,7 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Cleartokens { store } => {
             let config = load_config(&store, vec![])?;
             init_logging(config.log_format, "warn");
-            let store = open_store(&config)?;
+            let store = open_store(&config, true).await?;
             let p = tessera_web::janitor::purge_all(
                 &*store,
                 &SystemClock,
@@ -179,7 +194,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: Config) -> CommandResult {
-    let store = open_store(&config)?;
+    let store = open_store(&config, false).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -255,7 +270,7 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             (Some(generated.text), hash)
         }
     };
-    let store = open_store(config)?;
+    let store = open_store(config, true).await?;
     let user_id = match &args.user {
         Some(name) => Some(find_user(&*store, name).await?.id),
         None => None,
@@ -335,7 +350,7 @@ async fn create_user(
     } else {
         None
     };
-    let store = open_store(config)?;
+    let store = open_store(config, true).await?;
     let user = store
         .insert_user(NewUser {
             username: username.clone(),
@@ -360,7 +375,7 @@ async fn revoke(
     client: Option<String>,
     as_json: bool,
 ) -> CommandResult {
-    let store = open_store(config)?;
+    let store = open_store(config, true).await?;
     let now = SystemClock.now();
     let (what, count) = match (user, client) {
         (Some(name), _) => {
@@ -406,7 +421,7 @@ async fn create_tokens(
         .scopes
         .resolve(scope.as_deref())
         .map_err(|e| format!("invalid --scope: {e}"))?;
-    let store = open_store(config)?;
+    let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
     let user_id = match &user {
         Some(name) => Some(find_user(&*store, name).await?.id),

@@ -34,6 +34,9 @@ pub const KEYS: &[&str] = &[
     "rate_limit_principal_failures",
     "rate_limit_address_failures",
     "pkce_allow_plain",
+    "database_pool_max_size",
+    "database_timeout_seconds",
+    "database_statement_timeout_seconds",
     "session_expire_seconds",
 ];
 
@@ -60,6 +63,7 @@ pub struct Config {
     /// Whether PKCE `plain` is accepted (off: S256 only).
     pub pkce_allow_plain: bool,
     pub session_seconds: i64,
+    pub pool: tessera_store_postgres::PoolSettings,
 }
 
 impl Config {
@@ -221,11 +225,13 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
     })?;
 
     let (database_url, source) = get("database_url", "sqlite://tessera.db");
-    if tessera_store_sqlite::path_from_url(&database_url).is_none() {
+    if tessera_store_sqlite::path_from_url(&database_url).is_none()
+        && !tessera_store_postgres::is_postgres_url(&database_url)
+    {
         return Err(bad(
             "database_url",
             &source,
-            "expected sqlite://PATH (PostgreSQL is not supported by this build yet)",
+            "expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
         ));
     }
 
@@ -305,6 +311,15 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         lifetimes,
         pkce_allow_plain,
         session_seconds: positive("session_expire_seconds", 12 * 3600)?,
+        pool: tessera_store_postgres::PoolSettings {
+            max_size: usize::try_from(positive("database_pool_max_size", 16)?).unwrap_or(16),
+            timeout: std::time::Duration::from_secs(
+                positive("database_timeout_seconds", 5)?.unsigned_abs(),
+            ),
+            statement_timeout: std::time::Duration::from_secs(
+                positive("database_statement_timeout_seconds", 10)?.unsigned_abs(),
+            ),
+        },
         janitor_interval_seconds: count("janitor_interval_seconds", 300)?,
         janitor_batch_size: u32::try_from(batch.clamp(1, 1_000_000)).unwrap_or(1000),
         max_body_bytes: usize::try_from(count("max_body_bytes", 64 * 1024)?.max(1024))
@@ -405,6 +420,7 @@ mod tests {
             ("TESSERA_ISSUER", "ftp://x"),
             ("TESSERA_LOG_FORMAT", "xml"),
             ("TESSERA_DATABASE_URL", "mysql://x"),
+            ("TESSERA_DATABASE_POOL_MAX_SIZE", "0"),
             ("TESSERA_DEFAULT_SCOPES", "read nuke"),
         ] {
             assert!(

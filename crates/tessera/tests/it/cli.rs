@@ -3,20 +3,16 @@
 use serde_json::Value;
 use tessera_core::grant::{TokenState, TokenType};
 use tessera_core::token::TokenDigest;
-use tessera_store::Store;
-use tessera_store_sqlite::SqliteStore;
 use tessera_web::{Clock, SystemClock};
 
 use crate::common::{BinServer, create_app, run};
 
-fn db() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    (dir, url)
+async fn db() -> (Box<dyn std::any::Any + Send + Sync>, String) {
+    crate::common::fresh_db().await
 }
 
 async fn state_of(db: &str, token: &str, token_type: TokenType) -> Option<TokenState> {
-    let store = SqliteStore::open_url(db).expect("open");
+    let store = crate::common::open_store(db).await;
     store
         .find_token(token_type, &TokenDigest::of(token))
         .await
@@ -34,9 +30,9 @@ fn assert_one_line_error(code: i32, err: &str) {
     assert!(!err.trim().is_empty());
 }
 
-#[test]
-fn createapplication_json_and_text() {
-    let (_dir, url) = db();
+#[tokio::test]
+async fn createapplication_json_and_text() {
+    let (_dir, url) = db().await;
     let (id, secret) = create_app(&url, "confidential", "client-credentials,password");
     assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
     let secret = secret.expect("a confidential client gets a secret");
@@ -64,25 +60,21 @@ fn createapplication_json_and_text() {
     assert!(out.contains("billing.v2"));
 
     // The store keeps only hashes.
-    let raw = std::fs::read(url.trim_start_matches("sqlite://")).expect("db file");
-    let wal =
-        std::fs::read(format!("{}-wal", url.trim_start_matches("sqlite://"))).unwrap_or_default();
-    for bytes in [raw, wal] {
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            !text.contains(&secret),
-            "a generated secret is never stored in clear"
-        );
-        assert!(
-            !text.contains("chosen secret"),
-            "an operator's secret is never stored in clear"
-        );
-    }
+    let stored = crate::common::everything_stored(&url).await;
+    assert!(stored.contains("billing.v2"), "the dump sees the data");
+    assert!(
+        !stored.contains(&secret),
+        "a generated secret is never stored in clear"
+    );
+    assert!(
+        !stored.contains("chosen secret"),
+        "an operator's secret is never stored in clear"
+    );
 }
 
-#[test]
-fn createapplication_errors() {
-    let (_dir, url) = db();
+#[tokio::test]
+async fn createapplication_errors() {
+    let (_dir, url) = db().await;
     create_app(&url, "confidential", "password");
     let cases: Vec<Vec<&str>> = vec![
         vec!["createapplication", "secret-agent", "password"],
@@ -168,9 +160,9 @@ fn createapplication_errors() {
     assert!(err.contains("already exists"));
 }
 
-#[test]
-fn createuser_reads_one_line_from_stdin() {
-    let (_dir, url) = db();
+#[tokio::test]
+async fn createuser_reads_one_line_from_stdin() {
+    let (_dir, url) = db().await;
     let (code, out, err) = run(
         &[
             "createuser",
@@ -204,7 +196,7 @@ fn createuser_reads_one_line_from_stdin() {
 
 #[tokio::test]
 async fn createtoken_revoke_and_cleartokens() {
-    let (_dir, url) = db();
+    let (_dir, url) = db().await;
     let (client_id, _) = create_app(&url, "confidential", "client-credentials,password");
     let (code, _, _) = run(&["createuser", "alice", "--database-url", &url], None);
     assert_eq!(code, 0);
@@ -308,9 +300,9 @@ async fn createtoken_revoke_and_cleartokens() {
     }
 }
 
-#[test]
-fn migrate_and_bad_configuration() {
-    let (_dir, url) = db();
+#[tokio::test]
+async fn migrate_and_bad_configuration() {
+    let (_dir, url) = db().await;
     let (code, out, _) = run(&["migrate", "--database-url", &url], None);
     assert_eq!(code, 0);
     assert!(out.contains("migrations applied"));
@@ -330,7 +322,7 @@ fn migrate_and_bad_configuration() {
 /// The README walkthrough, end to end with the real binary and curl.
 #[tokio::test]
 async fn readme_walkthrough() {
-    let (_dir, url) = db();
+    let (_dir, url) = db().await;
     let (client_id, secret) = create_app(&url, "confidential", "password,client-credentials");
     let secret = secret.expect("secret");
     let (code, _, _) = run(

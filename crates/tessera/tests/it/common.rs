@@ -15,6 +15,77 @@ use tessera_store_sqlite::SqliteStore;
 use tessera_web::{AppState, Clock, OsEntropy, Settings};
 use tokio::sync::oneshot;
 
+/// Which store the suite runs on: each test binary sets `crate::BACKEND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database for one test: its URL, and what must live as long as it.
+pub async fn fresh_db() -> (Box<dyn std::any::Any + Send + Sync>, String) {
+    match crate::BACKEND {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+            (Box::new(dir), url)
+        }
+        Backend::Postgres => {
+            let schema = tessera_store_postgres::testing::TestSchema::create().await;
+            let url = schema.url.clone();
+            (Box::new(schema), url)
+        }
+    }
+}
+
+/// Opens (and migrates) the store at `url`, as a node would.
+pub async fn open_store(url: &str) -> Arc<dyn Store> {
+    if tessera_store_postgres::is_postgres_url(url) {
+        let store =
+            tessera_store_postgres::PostgresStore::new(url, Default::default()).expect("pool");
+        store.migrate().await.expect("migrate");
+        Arc::new(store)
+    } else {
+        Arc::new(SqliteStore::open_url(url).expect("open store"))
+    }
+}
+
+/// Everything the store holds, as text: the database file for SQLite, every row of every
+/// table for PostgreSQL. Tests search it for values that must never be stored in clear.
+pub async fn everything_stored(url: &str) -> String {
+    if tessera_store_postgres::is_postgres_url(url) {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        let mut out = String::new();
+        for table in [
+            "users",
+            "clients",
+            "grants",
+            "access_tokens",
+            "refresh_tokens",
+            "authorization_codes",
+            "sessions",
+        ] {
+            for row in client
+                .query(&format!("SELECT t::text FROM {table} t"), &[])
+                .await
+                .expect("dump")
+            {
+                out.push_str(row.get::<_, &str>(0));
+                out.push('\n');
+            }
+        }
+        out
+    } else {
+        let path = url.trim_start_matches("sqlite://");
+        let mut bytes = std::fs::read(path).expect("database file");
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
 /// A clock the test moves by hand.
 pub struct TestClock(AtomicI64);
 
@@ -30,8 +101,10 @@ pub struct TestServer {
     pub clock: Arc<TestClock>,
     pub http: reqwest::Client,
     pub issuer: String,
+    /// The database URL, for a second node or the CLI.
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _db: Box<dyn std::any::Any + Send + Sync>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,9 +162,21 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(Settings) -> Settings) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(dir.path().join("tessera.db")).expect("open store"));
+        let (db, database_url) = fresh_db().await;
+        Self::start_on(db, database_url, configure).await
+    }
+
+    /// Another node on the same database as `self` (its own store, pool and memory).
+    pub async fn second_node(&self) -> Self {
+        Self::start_on(Box::new(()), self.database_url.clone(), |s| s).await
+    }
+
+    async fn start_on(
+        db: Box<dyn std::any::Any + Send + Sync>,
+        database_url: String,
+        configure: impl FnOnce(Settings) -> Settings,
+    ) -> Self {
+        let store = open_store(&database_url).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -113,8 +198,9 @@ impl TestServer {
                 .build()
                 .expect("http client"),
             issuer,
+            database_url,
             shutdown: Some(tx),
-            _dir: dir,
+            _db: db,
         }
     }
 

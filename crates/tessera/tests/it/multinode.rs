@@ -1,0 +1,231 @@
+//! Several stateless nodes on one PostgreSQL database, and a database that goes away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::common::{TestServer, error_of};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_through_one_node_holds_at_once_on_the_other() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let app = a.confidential().await;
+    a.user("alice", "pw").await;
+    let t = a.password_tokens(&app, "alice", "pw").await;
+    assert!(
+        b.is_active(&app, &t.access()).await,
+        "node B sees node A's token"
+    );
+
+    let r = b
+        .post_as("/o/revoke_token/", &app, &format!("token={}", t.access()))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        !a.is_active(&app, &t.access()).await,
+        "node A sees node B's revocation"
+    );
+    let r = a
+        .post_as(
+            "/o/token/",
+            &app,
+            &format!("grant_type=refresh_token&refresh_token={}", t.refresh()),
+        )
+        .await;
+    assert_eq!(error_of(r).await, (400, "invalid_grant".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_interleaved_revocations_and_introspections_see_no_stale_answer() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let app = a.confidential().await;
+    let mut tokens = Vec::new();
+    for _ in 0..1000 {
+        tokens.push(a.client_token(&app, None).await);
+    }
+    for (i, token) in tokens.iter().enumerate() {
+        let (revoker, reader) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let r = revoker
+            .post_as("/o/revoke_token/", &app, &format!("token={token}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert!(
+            !reader.is_active(&app, token).await,
+            "pair {i}: a stale active answer"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_across_nodes_have_one_winner() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let app = a.confidential().await;
+    a.user("alice", "pw").await;
+    let t = a.password_tokens(&app, "alice", "pw").await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let url = if i % 2 == 0 {
+            a.url("/o/token/")
+        } else {
+            b.url("/o/token/")
+        };
+        let http = a.http.clone();
+        let body = format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={}&client_secret={}",
+            t.refresh(),
+            app.id,
+            app.secret()
+        );
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        let status = task.await.expect("task");
+        assert!(status == 200 || status == 400, "{status}");
+        ok += usize::from(status == 200);
+    }
+    assert_eq!(ok, 1, "exactly one refresh wins");
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut and restore.
+struct Switch {
+    port: u16,
+    up: Arc<AtomicBool>,
+}
+
+async fn proxy_to_postgres() -> Switch {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = up.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            if !flag.load(Ordering::SeqCst) {
+                drop(inbound);
+                continue;
+            }
+            let flag = flag.clone();
+            tokio::spawn(async move {
+                let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
+                else {
+                    return;
+                };
+                // Copy until either side closes or the switch is cut.
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    _ = async { while flag.load(Ordering::SeqCst) { tokio::time::sleep(Duration::from_millis(20)).await } } => {}
+                }
+            });
+        }
+    });
+    Switch { port, up }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
+    let schema = tessera_store_postgres::testing::TestSchema::create().await;
+    let switch = proxy_to_postgres().await;
+    let url = schema
+        .url
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", switch.port));
+    assert_ne!(url, schema.url, "the URL goes through the proxy");
+
+    let (code, _, err) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || crate::common::run(&["migrate", "--database-url", &url], None)
+    })
+    .await
+    .expect("join");
+    assert_ne!(code, 0, "migrate needs the database");
+    assert!(
+        err.contains("unavailable") || err.contains("error"),
+        "{err}"
+    );
+
+    // The node starts while the database is unreachable.
+    let node = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || crate::common::BinServer::start(&url)
+    })
+    .await
+    .expect("join");
+    let http = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let r = http.get(node.url("/ready")).send().await.expect("ready");
+    assert_eq!(r.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "no request hangs past the timeout"
+    );
+    assert_eq!(
+        http.get(node.url("/health"))
+            .send()
+            .await
+            .expect("health")
+            .status(),
+        200
+    );
+    let r = http
+        .post(node.url("/o/token/"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_id=x&client_secret=y")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(error_of(r).await, (503, "temporarily_unavailable".into()));
+
+    // The database comes back: the node recovers without a restart.
+    switch.up.store(true, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = http.get(node.url("/ready")).send().await.expect("ready");
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // And when it goes away again, the answer is 503, then 200 once more.
+    switch.up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = http.get(node.url("/ready")).send().await.expect("ready");
+    assert_eq!(r.status(), 503);
+    switch.up.store(true, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http
+        .get(node.url("/ready"))
+        .send()
+        .await
+        .expect("ready")
+        .status()
+        != 200
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node never recovered the second time"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(node);
+}
