@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Copies a Tessera SQLite database into an empty PostgreSQL database, keeping every client,
+# user, grant, token digest, code and session, so tokens issued before the move keep working
+# (and revoked ones stay revoked).
+#
+#   scripts/sqlite-to-postgres.sh tessera.db postgres://tessera@db.internal:5432/tessera
+#
+# Stop the SQLite server first. Needs the sqlite3 and psql command-line tools and the tessera
+# binary (TESSERA_BIN, default: tessera on PATH, else ./target/release/tessera).
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+  echo "usage: $0 SQLITE_FILE POSTGRES_URL" >&2
+  exit 2
+fi
+src=$1
+dst=$2
+[ -f "$src" ] || { echo "error: no SQLite file at $src" >&2; exit 1; }
+bin=${TESSERA_BIN:-$(command -v tessera || echo ./target/release/tessera)}
+
+# The PostgreSQL schema, created by Tessera itself.
+"$bin" migrate --database-url "$dst" >/dev/null
+
+# Refuse to merge into a database that already holds data.
+rows=$(psql "$dst" -Atq -v ON_ERROR_STOP=1 -c "SELECT (SELECT count(*) FROM clients) + (SELECT count(*) FROM users)")
+if [ "$rows" != "0" ]; then
+  echo "error: the PostgreSQL database is not empty" >&2
+  exit 1
+fi
+
+# table|columns (binary digests travel as hex and are decoded on the way in)
+tables=(
+  "users|id, username, email, password_hash, created_at"
+  "clients|id, client_id, name, client_type, grant_types, secret_kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, algorithm, created_at, updated_at"
+  "grants|id, client_id, user_id, kind, scope, created_at, expires_at, revoked_at"
+  "access_tokens|digest, grant_id, scope, issued_at, expires_at, revoked_at"
+  "refresh_tokens|digest, grant_id, scope, issued_at, expires_at, used_at, revoked_at"
+  "authorization_codes|digest, client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, code_challenge_method, nonce, created_at, expires_at, used_at, grant_id"
+  "sessions|digest, user_id, created_at, expires_at"
+)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+{
+  echo "BEGIN;"
+  for entry in "${tables[@]}"; do
+    table=${entry%%|*}
+    columns=${entry#*|}
+    select=$(echo "$columns" | sed 's/\bdigest\b/hex(digest)/')
+    sqlite3 -csv "$src" "SELECT $select FROM $table" > "$work/$table.csv"
+    # Booleans are stored as 0/1 in SQLite.
+    echo "CREATE TEMP TABLE import_$table AS SELECT * FROM $table WITH NO DATA;"
+    if [[ $columns == digest* ]]; then
+      echo "ALTER TABLE import_$table ALTER COLUMN digest TYPE TEXT;"
+    fi
+    for b in skip_authorization redirect_uri_explicit; do
+      if [[ $columns == *$b* ]]; then
+        echo "ALTER TABLE import_$table ALTER COLUMN $b TYPE INTEGER USING $b::int;"
+      fi
+    done
+    echo "\\copy import_$table ($columns) FROM '$work/$table.csv' WITH (FORMAT csv)"
+    values=$(echo "$columns" | sed "s/\bdigest\b/decode(digest, 'hex')/; s/\bskip_authorization\b/skip_authorization <> 0/; s/\bredirect_uri_explicit\b/redirect_uri_explicit <> 0/")
+    echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
+  done
+  for seq in users clients grants; do
+    echo "SELECT setval(pg_get_serial_sequence('$seq', 'id'), COALESCE((SELECT max(id) FROM $seq), 0) + 1, false);"
+  done
+  echo "COMMIT;"
+} > "$work/import.sql"
+psql "$dst" -q -v ON_ERROR_STOP=1 -f "$work/import.sql"
+for entry in "${tables[@]}"; do
+  table=${entry%%|*}
+  printf '%-20s %s rows\n' "$table" "$(psql "$dst" -Atq -c "SELECT count(*) FROM $table")"
+done
