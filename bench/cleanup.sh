@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Cleanup under load (issue 4): seeds N expired access tokens (default 5,000,000, in grants of
-# 1,000), then runs `tessera cleartokens` while wrk keeps the token endpoint busy, and reports
-# rows deleted per second and the token endpoint's latency during the cleanup next to a
-# baseline without it.
+# 1,000), then deletes them while wrk keeps the token endpoint busy, and reports rows deleted
+# per second and the token endpoint's latency during the cleanup next to a baseline without it.
+# MODE `janitor` lets the server's own background janitor do it; `cleartokens` runs the command
+# in another process beside the server.
 #
-#   bench/cleanup.sh [sqlite|postgres] [ROWS]
+#   bench/cleanup.sh [sqlite|postgres] [ROWS] [janitor|cleartokens]
 source "$(dirname "$0")/lib.sh"
 need wrk wrk; need sqlite3 sqlite3; need psql postgresql-client
 backend=${1:-sqlite}
 rows=${2:-5000000}
+mode=${3:-janitor}
 grants=$(( (rows + 999) / 1000 ))
 port=18431
 conns=16
@@ -43,7 +45,12 @@ case "$backend" in
 esac
 echo "seeded in $(echo "$(date +%s.%N) - $seed_start" | bc) s"
 
-start_server "$url" "$port"
+if [ "$mode" = janitor ]; then
+  # The janitor's first run comes one interval after start: after the baseline below.
+  TESSERA_JANITOR_INTERVAL_SECONDS=12 RUST_LOG=info TESSERA_LOG_FORMAT=json start_server "$url" "$port"
+else
+  start_server "$url" "$port"
+fi
 export BASIC
 BASIC=$(basic "$id" "$secret")
 target="http://127.0.0.1:$port/o/token/"
@@ -54,22 +61,33 @@ wrk -t1 -c"$conns" -d10s --latency -s "$BENCH_DIR/token.lua" "$target" > "$WORK/
 echo "cleanup under load"
 wrk -t1 -c"$conns" -d600s --latency -s "$BENCH_DIR/token.lua" "$target" > "$WORK/during.txt" &
 wrk_pid=$!
-sleep 1
-clean_start=$(date +%s.%N)
-"$BIN" cleartokens --database-url "$url" > "$WORK/cleartokens.txt"
-clean_secs=$(echo "$(date +%s.%N) - $clean_start" | bc)
+if [ "$mode" = janitor ]; then
+  for _ in $(seq 1 1200); do
+    grep -q 'janitor purged' "$WORK/server.log" && break
+    sleep 0.5
+  done
+  line=$(grep 'janitor purged' "$WORK/server.log" | head -1)
+  deleted=$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["access_tokens"])')
+  clean_secs=$(echo "$line" | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["elapsed_ms"] / 1000)')
+  echo "janitor: $line" > "$WORK/cleartokens.txt"
+else
+  sleep 1
+  clean_start=$(date +%s.%N)
+  "$BIN" cleartokens --database-url "$url" > "$WORK/cleartokens.txt"
+  clean_secs=$(echo "$(date +%s.%N) - $clean_start" | bc)
+  deleted=$(grep -o '[0-9]* access tokens' "$WORK/cleartokens.txt" | grep -o '^[0-9]*')
+fi
 kill -INT "$wrk_pid"; wait "$wrk_pid" || true
 
 left=$(sql "$url" "SELECT count(*) FROM access_tokens WHERE expires_at <= 2000")
-deleted=$(grep -o '[0-9]* access tokens' "$WORK/cleartokens.txt" | grep -o '^[0-9]*')
 lat() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 max_lat() { awk '/Latency/ && !/Distribution/ { print $4 }' "$1"; }
 rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
 cat <<REPORT
 
-backend:              $backend
+backend:              $backend, cleanup by $mode
 expired rows seeded:  $rows (+ $grants grants); left after cleanup: $left
-cleartokens:          $(cat "$WORK/cleartokens.txt")
+result:               $(cat "$WORK/cleartokens.txt")
 cleanup time:         $clean_secs s  ->  $(echo "$deleted / $clean_secs" | bc) access tokens/s
 token endpoint ($conns connections, client_credentials + Basic):
                       baseline            during cleanup

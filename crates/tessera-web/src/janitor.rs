@@ -31,17 +31,21 @@ pub async fn purge_all(
     }
 }
 
-/// Runs [`purge_all`] every `interval` until the task is dropped.
+/// Runs [`purge_all`] every `interval`, the first time one interval after start (a node that
+/// starts is busy enough), until the task is dropped.
 pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duration, batch: u32) {
-    let mut ticker = tokio::time::interval(interval);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match purge_all(&*store, &*clock, batch, Duration::from_millis(10)).await {
+        let started = std::time::Instant::now();
+        match purge_all(&*store, &*clock, batch, Duration::from_millis(1)).await {
             Ok(p) if p.total() > 0 => tracing::info!(
                 grants = p.grants,
                 access_tokens = p.access_tokens,
                 refresh_tokens = p.refresh_tokens,
+                codes_and_sessions = p.other,
+                elapsed_ms = started.elapsed().as_millis() as u64,
                 "janitor purged expired and revoked rows"
             ),
             Ok(_) => {}
