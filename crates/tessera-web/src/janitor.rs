@@ -1,5 +1,6 @@
-//! Background cleanup: deletes expired and revoked rows in bounded batches, pausing between
-//! batches so serving never waits long behind it.
+//! Background cleanup: deletes expired and revoked rows in bounded batches. Between batches it
+//! rests at least as long as the batch took, so it never takes more than about half of the
+//! store's write capacity and requests are never queued long behind it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,15 +9,12 @@ use tessera_store::{Purged, Store, StoreResult};
 
 use crate::state::Clock;
 
-/// Deletes everything purgeable now, batch by batch; returns the totals.
-pub async fn purge_all(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    batch: u32,
-    pause: Duration,
-) -> StoreResult<Purged> {
+/// Deletes everything purgeable now, batch by batch; returns the totals. After each batch it
+/// rests as long as the batch took (and at least a millisecond).
+pub async fn purge_all(store: &dyn Store, clock: &dyn Clock, batch: u32) -> StoreResult<Purged> {
     let mut total = Purged::default();
     loop {
+        let started = std::time::Instant::now();
         let purged = store.purge(clock.now(), batch).await?;
         total.grants += purged.grants;
         total.access_tokens += purged.access_tokens;
@@ -25,9 +23,7 @@ pub async fn purge_all(
         if purged.total() == 0 {
             return Ok(total);
         }
-        if !pause.is_zero() {
-            tokio::time::sleep(pause).await;
-        }
+        tokio::time::sleep(started.elapsed().max(Duration::from_millis(1))).await;
     }
 }
 
@@ -39,7 +35,7 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duratio
     loop {
         ticker.tick().await;
         let started = std::time::Instant::now();
-        match purge_all(&*store, &*clock, batch, Duration::from_millis(1)).await {
+        match purge_all(&*store, &*clock, batch).await {
             Ok(p) if p.total() > 0 => tracing::info!(
                 grants = p.grants,
                 access_tokens = p.access_tokens,

@@ -133,14 +133,10 @@ pub async fn run(command: Command) -> CommandResult {
             let config = load_config(&store, vec![])?;
             init_logging(config.log_format, "warn");
             let store = open_store(&config, true).await?;
-            let p = tessera_web::janitor::purge_all(
-                &*store,
-                &SystemClock,
-                config.janitor_batch_size,
-                Duration::ZERO,
-            )
-            .await
-            .map_err(store_error)?;
+            let p =
+                tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
+                    .await
+                    .map_err(store_error)?;
             Ok(format!(
                 "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
                 p.grants, p.access_tokens, p.refresh_tokens, p.other
@@ -432,29 +428,33 @@ async fn create_tokens(
     } else {
         GrantType::ClientCredentials
     };
+    // Many inserts in flight at once: the SQLite writer commits them in groups and PostgreSQL
+    // spreads them over the pool, so minting a million tokens takes seconds, not hours.
     let mut lines = Vec::with_capacity(count as usize);
-    for _ in 0..count {
+    let mut in_flight = tokio::task::JoinSet::new();
+    for i in 0..count {
         let now = SystemClock.now();
         let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
-        store
-            .insert_grant(
-                NewGrant {
-                    client_pk: client.id,
-                    user_id,
-                    kind,
-                    scope: scope.to_string(),
-                    created_at: now,
-                },
-                issuance.access_token,
-                None,
-            )
-            .await
-            .map_err(store_error)?;
         lines.push(if as_json {
             serde_json::to_string(&issuance.response).map_err(|e| e.to_string())?
         } else {
             issuance.response.access_token
         });
+        let store = store.clone();
+        let grant = NewGrant {
+            client_pk: client.id,
+            user_id,
+            kind,
+            scope: scope.to_string(),
+            created_at: now,
+        };
+        in_flight
+            .spawn(async move { store.insert_grant(grant, issuance.access_token, None).await });
+        if in_flight.len() >= 256 || i + 1 == count {
+            while let Some(done) = in_flight.join_next().await {
+                done.map_err(|e| e.to_string())?.map_err(store_error)?;
+            }
+        }
     }
     Ok(lines.join("\n"))
 }

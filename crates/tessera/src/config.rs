@@ -288,7 +288,7 @@ fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, St
         authorization_code: positive("authorization_code_expire_seconds", 60)?,
         id_token: positive("id_token_expire_seconds", 3600)?,
     };
-    let batch = count("janitor_batch_size", 1000)?;
+    let batch = count("janitor_batch_size", 500)?;
     let (plain_text, source) = get("pkce_allow_plain", "false");
     let pkce_allow_plain = match plain_text.as_str() {
         "true" | "1" | "yes" => true,

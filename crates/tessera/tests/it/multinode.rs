@@ -235,12 +235,32 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite_file = dir.path().join("old.db");
     let sqlite_url = format!("sqlite://{}", sqlite_file.display());
-    let (client_id, secret) = crate::common::create_app(&sqlite_url, "confidential", "client-credentials,password");
+    let (client_id, secret) =
+        crate::common::create_app(&sqlite_url, "confidential", "client-credentials,password");
     let secret = secret.expect("secret");
-    let (code, out, err) = crate::common::run(&["createtoken", &client_id, "--count", "3", "--database-url", &sqlite_url], None);
+    let (code, out, err) = crate::common::run(
+        &[
+            "createtoken",
+            &client_id,
+            "--count",
+            "3",
+            "--database-url",
+            &sqlite_url,
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let tokens: Vec<String> = out.lines().map(str::to_owned).collect();
-    let (code, _, _) = crate::common::run(&["createuser", "alice", "--password-stdin", "--database-url", &sqlite_url], Some("pw\n"));
+    let (code, _, _) = crate::common::run(
+        &[
+            "createuser",
+            "alice",
+            "--password-stdin",
+            "--database-url",
+            &sqlite_url,
+        ],
+        Some("pw\n"),
+    );
     assert_eq!(code, 0);
     // Revoke the first token while still on SQLite.
     let old = crate::common::BinServer::start(&sqlite_url);
@@ -257,7 +277,8 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     drop(old);
 
     let schema = tessera_store_postgres::testing::TestSchema::create().await;
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sqlite-to-postgres.sh");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/sqlite-to-postgres.sh");
     let out = std::process::Command::new("bash")
         .arg(script)
         .arg(&sqlite_file)
@@ -265,7 +286,11 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
         .env("TESSERA_BIN", env!("CARGO_BIN_EXE_tessera"))
         .output()
         .expect("run the migration script");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("access_tokens"));
 
     let node = crate::common::BinServer::start(&schema.url);
@@ -284,8 +309,14 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
             r.json::<serde_json::Value>().await.expect("json")["active"] == true
         }
     };
-    assert!(!introspect(tokens[0].clone()).await, "a revocation survives the move");
-    assert!(introspect(tokens[1].clone()).await, "a live token survives the move");
+    assert!(
+        !introspect(tokens[0].clone()).await,
+        "a revocation survives the move"
+    );
+    assert!(
+        introspect(tokens[1].clone()).await,
+        "a live token survives the move"
+    );
     // Users, passwords, and new rows (the id sequences moved past the copied ids) work.
     let r = http
         .post(node.url("/o/token/"))
