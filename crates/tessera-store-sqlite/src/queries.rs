@@ -3,11 +3,14 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tessera_core::UnixTime;
-use tessera_core::client::{Client, ClientType, GrantType, SecretHash, parse_grant_types};
+use tessera_core::client::{Client, ClientType, GrantType, parse_grant_types};
 use tessera_core::code::{CodeRecord, NewCode};
 use tessera_core::grant::{NewGrant, NewToken, TokenContext, TokenType};
 use tessera_core::pkce::{Challenge, Method};
 use tessera_core::token::TokenDigest;
+use tessera_store::columns::{
+    CLIENT_COLUMNS, secret_columns, secret_from_columns, split_list, token_table,
+};
 use tessera_store::{
     ClientUpdate, GrantSummary, NewClient, NewSession, NewUser, Purged, RotateOutcome, Session,
     Store, StoreError, StoreResult, User,
@@ -15,57 +18,13 @@ use tessera_store::{
 
 use crate::{SqliteStore, unavailable};
 
-const CLIENT_COLUMNS: &str = "id, client_id, name, client_type, grant_types, secret_kind, \
-     secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
-     skip_authorization, algorithm, created_at";
-
-fn table(token_type: TokenType) -> &'static str {
-    match token_type {
-        TokenType::AccessToken => "access_tokens",
-        TokenType::RefreshToken => "refresh_tokens",
-    }
-}
-
-fn split_list(text: String) -> Vec<String> {
-    text.split_whitespace().map(str::to_owned).collect()
-}
-
 fn bad_row(what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnName(format!("unreadable {what}"))
 }
 
-fn secret_columns(secret: &SecretHash) -> (&'static str, Option<String>) {
-    match secret {
-        SecretHash::None => ("none", None),
-        SecretHash::Sha256(d) => ("sha256", Some(hex(d))),
-        SecretHash::Argon2(phc) => ("argon2", Some(phc.clone())),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
     let kind: String = row.get(5)?;
-    let hash: Option<String> = row.get(6)?;
-    let secret = match (kind.as_str(), hash) {
-        ("none", _) => SecretHash::None,
-        ("sha256", Some(h)) => SecretHash::Sha256(unhex(&h).ok_or_else(|| bad_row("secret"))?),
-        ("argon2", Some(h)) => SecretHash::Argon2(h),
-        _ => return Err(bad_row("secret")),
-    };
+    let secret = secret_from_columns(&kind, row.get(6)?).ok_or_else(|| bad_row("secret"))?;
     let client_type: String = row.get(3)?;
     let grant_types: String = row.get(4)?;
     Ok(Client {
@@ -75,9 +34,9 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
         client_type: ClientType::parse(&client_type).ok_or_else(|| bad_row("client type"))?,
         grant_types: parse_grant_types(&grant_types).map_err(|_| bad_row("grant types"))?,
         secret,
-        redirect_uris: split_list(row.get(7)?),
-        post_logout_redirect_uris: split_list(row.get(8)?),
-        allowed_origins: split_list(row.get(9)?),
+        redirect_uris: split_list(&row.get::<_, String>(7)?),
+        post_logout_redirect_uris: split_list(&row.get::<_, String>(8)?),
+        allowed_origins: split_list(&row.get::<_, String>(9)?),
         user_id: row.get(10)?,
         skip_authorization: row.get(11)?,
         algorithm: row.get(12)?,
@@ -111,7 +70,7 @@ fn insert_token(
 ) -> rusqlite::Result<()> {
     let sql = format!(
         "INSERT INTO {} (digest, grant_id, scope, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        table(token_type)
+        token_table(token_type)
     );
     conn.prepare_cached(&sql)?.execute(params![
         &t.digest.as_bytes()[..],
@@ -581,7 +540,7 @@ impl Store for SqliteStore {
                  g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username \
                  FROM {} t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
                  LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = ?1",
-                table(token_type)
+                token_table(token_type)
             );
             c.prepare_cached(&sql)?
                 .query_row([&digest.as_bytes()[..]], |r| {

@@ -6,9 +6,11 @@
 //!
 //! # Layout
 //! - this module: [`Store`] and its record types.
+//! - [`columns`]: the column encoding both SQL backends share.
 //! - [`conformance`]: the checks every backend must pass, run by each backend's tests through
 //!   [`store_conformance_tests!`].
 
+pub mod columns;
 pub mod conformance;
 
 use async_trait::async_trait;
