@@ -41,6 +41,19 @@ async fn own_client(state: &AppState, user: &Session, id: &str) -> Result<Client
     }
 }
 
+/// The signed-in user and their own application `id`; or the answer to send instead (the
+/// sign-in redirect back to `here`, or 404 for anyone else's application).
+async fn owner_and_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    here: &str,
+) -> Result<(Session, Client), Response> {
+    let user = require_user(state, headers, here).await?;
+    let client = own_client(state, &user, id).await?;
+    Ok((user, client))
+}
+
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let user = match require_user(&state, &headers, "/o/applications/").await {
         Ok(u) => u,
@@ -376,12 +389,8 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Response {
     let here = format!("/o/applications/{id}/");
-    let user = match require_user(&state, &headers, &here).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match own_client(&state, &user, &id).await {
-        Ok(c) => detail_page(&c, &user, None, StatusCode::OK),
+    match owner_and_client(&state, &headers, &id, &here).await {
+        Ok((user, client)) => detail_page(&client, &user, None, StatusCode::OK),
         Err(r) => r,
     }
 }
@@ -392,12 +401,8 @@ pub async fn update_form(
     Path(id): Path<String>,
 ) -> Response {
     let here = format!("/o/applications/{id}/update/");
-    let user = match require_user(&state, &headers, &here).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match own_client(&state, &user, &id).await {
-        Ok(c) => c,
+    let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let (csrf, set) = session::csrf_token(&state, &headers);
@@ -423,12 +428,8 @@ pub async fn update(
     form: CheckedForm,
 ) -> Response {
     let here = format!("/o/applications/{id}/update/");
-    let user = match require_user(&state, &form.headers, &here).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match own_client(&state, &user, &id).await {
-        Ok(c) => c,
+    let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let mut fields = Fields::from_form(&form.form);
@@ -479,12 +480,8 @@ pub async fn delete_form(
     Path(id): Path<String>,
 ) -> Response {
     let here = format!("/o/applications/{id}/delete/");
-    let user = match require_user(&state, &headers, &here).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match own_client(&state, &user, &id).await {
-        Ok(c) => c,
+    let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let (csrf, set) = session::csrf_token(&state, &headers);
@@ -513,12 +510,8 @@ pub async fn delete(
     form: CheckedForm,
 ) -> Response {
     let here = format!("/o/applications/{id}/delete/");
-    let user = match require_user(&state, &form.headers, &here).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let client = match own_client(&state, &user, &id).await {
-        Ok(c) => c,
+    let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     match state.store.delete_client(client.id).await {
