@@ -39,8 +39,8 @@ case "$backend" in
         SELECT 1000000 + i, $pk, NULL, 'client-credentials', 'read', 1000, 2000 FROM generate_series(1, $grants) i;
       SELECT setval(pg_get_serial_sequence('grants', 'id'), 1000000 + $grants + 1, false);
       INSERT INTO access_tokens (digest, grant_id, scope, issued_at, expires_at)
-        SELECT sha256(i::text::bytea), 1000001 + i / 1000, 'read', 1000, 2000 FROM generate_series(0, $rows - 1) i;
-      VACUUM ANALYZE;"
+        SELECT sha256(i::text::bytea), 1000001 + i / 1000, 'read', 1000, 2000 FROM generate_series(0, $rows - 1) i;"
+    sql "$url" "VACUUM ANALYZE"
     ;;
 esac
 echo "seeded in $(echo "$(date +%s.%N) - $seed_start" | bc) s"
