@@ -18,7 +18,7 @@ with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as out:
     out.write("\n".join(digests) + "\n")
     csv = out.name
 query = (
-    "SELECT count(*) FROM access_tokens a JOIN grants g ON g.id = a.grant_id "
+    "SELECT count(*), min(c.hex) FROM access_tokens a JOIN grants g ON g.id = a.grant_id "
     "JOIN checked c ON {cmp} WHERE g.revoked_at IS NULL AND a.revoked_at IS NULL"
 )
 if url.startswith("sqlite://"):
@@ -29,6 +29,7 @@ if url.startswith("sqlite://"):
     )
     live = subprocess.run(["sqlite3", url[len("sqlite://"):]], input=script, text=True,
                           capture_output=True, check=True).stdout.strip().splitlines()[-1]
+    live, first = live.split(",", 1) if "," in live else (live, "")
 else:
     script = (
         "CREATE TEMP TABLE checked (hex TEXT);\n"
@@ -37,5 +38,8 @@ else:
     )
     live = subprocess.run(["psql", url, "-qAt", "-v", "ON_ERROR_STOP=1"], input=script,
                           text=True, capture_output=True, check=True).stdout.strip().splitlines()[-1]
+    live, first = live.split("|", 1) if "|" in live else (live, "")
+if int(live) != 0:
+    print(f"first live token: line {start + digests.index(first) + 1}", file=sys.stderr)
 print(f"checked {len(digests)} revoked tokens, {live} still live")
 sys.exit(1 if int(live) != 0 else 0)
