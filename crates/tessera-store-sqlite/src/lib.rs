@@ -8,7 +8,7 @@
 //! requests that arrive together share one fsync (group commit). A failing job rolls back to
 //! its savepoint without disturbing the others in its group.
 //!
-//! Reads run on a small pool of read-only connections on the blocking thread pool; in WAL mode
+//! Reads run on a small pool of read-only connections, on the calling thread; in WAL mode
 //! they never wait for the writer, and each statement sees every commit made before it began.
 //!
 //! # Layout
@@ -23,14 +23,14 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use tessera_store::{StoreError, StoreResult};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 /// The schema migrations, in order; `PRAGMA user_version` records how many are applied.
 const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
 
 /// The most jobs committed together; bounds the latency one group adds to its first member.
 const MAX_GROUP: usize = 512;
-/// Concurrent readers; each holds one connection.
+/// Idle read connections kept open; more are opened while more reads run at once.
 const READERS: usize = 8;
 
 /// Runs after the group commit with its outcome, to answer the job's caller.
@@ -48,7 +48,6 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
-    read_permits: Semaphore,
 }
 
 /// Parses `sqlite://PATH` (`sqlite://tessera.db`, `sqlite:///var/lib/tessera/t.db`); a bare
@@ -162,7 +161,6 @@ impl SqliteStore {
             path,
             writer: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
-            read_permits: Semaphore::new(READERS),
         });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
@@ -213,33 +211,25 @@ impl SqliteStore {
             .map_err(|_| unavailable("the writer thread dropped the job"))?
     }
 
-    /// Runs `f` on a pooled read-only connection on the blocking pool.
+    /// Runs `f` on a pooled read-only connection, on the calling thread. Reads are index
+    /// lookups of microseconds against pages the OS has cached; handing each to the blocking
+    /// pool cost more than the query (measured with bench/run.sh, see BENCHMARKS.md).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T>,
     {
-        let _permit = self
-            .inner
-            .read_permits
-            .acquire()
-            .await
-            .map_err(unavailable)?;
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().ok().and_then(|mut v| v.pop());
-            let conn = match pooled {
-                Some(c) => c,
-                None => open_reader(&inner.path).map_err(unavailable)?,
-            };
-            let result = f(&conn).map_err(unavailable);
-            if let Ok(mut v) = inner.readers.lock() {
-                v.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(unavailable)?
+        let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_reader(&self.inner.path).map_err(unavailable)?,
+        };
+        let result = f(&conn).map_err(unavailable);
+        if let Ok(mut v) = self.inner.readers.lock()
+            && v.len() < READERS
+        {
+            v.push(conn);
+        }
+        result
     }
 }
 
