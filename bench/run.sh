@@ -17,10 +17,10 @@ source "$(dirname "$0")/lib.sh"
 need wrk wrk; need sqlite3 sqlite3; need psql postgresql-client; need bc bc
 
 BACKENDS=${BACKENDS:-"sqlite postgres"}
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
 REPEAT=${REPEAT:-3}
 CONNECTIONS=${CONNECTIONS:-"16 64"}
-POOL=${POOL:-600000}          # pre-minted tokens per revocation scenario and store
+POOL=${POOL:-1000000}         # pre-minted tokens per revocation scenario and store
 port=18432
 secs=${DURATION%s}
 clk=$(getconf CLK_TCK)

@@ -89,22 +89,19 @@ fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     }
     // FULL: every commit fsyncs the WAL, so a 200 survives power loss, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // 32 MiB of page cache for the one writer (the default is 2 MiB): cleanup and inserts in a
-    // table of millions of random digests touch pages all over the index.
-    conn.pragma_update(None, "cache_size", -32768)?;
     // Checkpoints run mostly on their own thread (see `checkpoint_loop`), not inside a commit
-    // that requests are waiting for. The writer still checkpoints when the WAL passes 16 MiB:
-    // by then the background has copied nearly everything, and only a checkpoint between two
-    // commits lets the WAL start over (under constant writes a background checkpoint never
-    // catches the moving end, and the WAL would grow without bound).
-    conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
+    // that requests are waiting for. The writer still checkpoints when the WAL passes 1000
+    // pages (SQLite's default): by then the background has copied nearly everything, and only
+    // a checkpoint between two commits lets the WAL start over (under constant writes a
+    // background checkpoint never catches the moving end, and the WAL would grow unbounded).
+    conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
     // Once restarted, the WAL file is truncated back to 64 MiB at most.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(conn)
 }
 
 /// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Copies committed WAL pages into the database file in the background with PASSIVE
 /// checkpoints, which never block the writer, so a commit never pays for a checkpoint.
