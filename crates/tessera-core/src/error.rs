@@ -17,6 +17,8 @@ pub enum ErrorCode {
     AccessDenied,
     UnsupportedResponseType,
     InvalidToken,
+    /// RFC 6750: the token is valid but lacks a scope.
+    InsufficientScope,
     /// OIDC `prompt=none` errors.
     LoginRequired,
     ConsentRequired,
@@ -37,6 +39,7 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::ServerError => "server_error",

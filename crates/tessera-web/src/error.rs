@@ -14,7 +14,10 @@ use tessera_store::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Challenge {
     Basic,
+    /// A bearer challenge naming what was wrong with the token presented.
     Bearer,
+    /// A bearer challenge to a request that presented none (RFC 6750 section 3.1: no error).
+    BearerRequired,
 }
 
 impl Challenge {
@@ -22,6 +25,7 @@ impl Challenge {
         match self {
             Self::Basic => r#"Basic realm="tessera""#.to_owned(),
             Self::Bearer => format!(r#"Bearer realm="tessera", error="{}""#, code.as_str()),
+            Self::BearerRequired => r#"Bearer realm="tessera""#.to_owned(),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
 //! - [`ratelimit`]: failure counters per client, user and address.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
-//! - [`handlers`]: token, revocation, introspection, metadata, health; and the pages:
+//! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health; and the pages:
 //!   authorization (sign-in and consent), accounts, applications, authorized tokens.
 //! - [`html`]: page layout, escaping, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
@@ -57,7 +57,7 @@ fn at_both(
 pub fn router(state: AppState) -> Router {
     use handlers::{
         account, applications, authorize, authorized_tokens, health, introspect, metadata, revoke,
-        token,
+        token, userinfo,
     };
     let page = |get_handler: MethodRouter<AppState>| {
         get_handler.fallback(|| async { error::ApiError::method_not_allowed("GET, HEAD, POST") })
@@ -121,6 +121,13 @@ pub fn router(state: AppState) -> Router {
         r,
         paths::INTROSPECT,
         handlers::post_only(introspect::introspect),
+    );
+    r = at_both(
+        r,
+        paths::USERINFO,
+        get(userinfo::userinfo)
+            .post(userinfo::userinfo)
+            .fallback(|| async { error::ApiError::method_not_allowed("GET, HEAD, POST") }),
     );
     for path in paths::METADATA_ALIASES {
         r = at_both(r, path, handlers::get_only(metadata::authorization_server));

@@ -4,6 +4,7 @@ pub const AUTHORIZE: &str = "/o/authorize/";
 pub const TOKEN: &str = "/o/token/";
 pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
+pub const USERINFO: &str = "/o/userinfo/";
 /// RFC 8414 section 3: the metadata of an issuer whose path is `/o`.
 pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server/o";
 /// Where clients that build the metadata URL differently look too.

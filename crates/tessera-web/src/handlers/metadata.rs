@@ -25,6 +25,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
         "token_endpoint": paths::endpoint(issuer, paths::TOKEN),
         "revocation_endpoint": paths::endpoint(issuer, paths::REVOKE),
         "introspection_endpoint": paths::endpoint(issuer, paths::INTROSPECT),
+        "userinfo_endpoint": paths::endpoint(issuer, paths::USERINFO),
         "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token"],
         "response_types_supported": ["code", "token"],
         "response_modes_supported": ["query", "fragment"],

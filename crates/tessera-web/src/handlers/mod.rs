@@ -9,6 +9,7 @@ pub mod introspect;
 pub mod metadata;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::handler::Handler;
 use axum::http::StatusCode;

@@ -15,3 +15,4 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 pub mod user_pages;
+pub mod userinfo;
