@@ -122,6 +122,31 @@ async fn check_password(
     }
 }
 
+/// A replayed code or refresh token: revoke the grant it belongs to (audited), and answer
+/// `invalid_grant` with `description`.
+async fn revoke_replayed_grant(
+    state: &AppState,
+    client: &Client,
+    grant_id: i64,
+    now: tessera_core::UnixTime,
+    reason: &'static str,
+    description: &'static str,
+) -> ApiError {
+    let revoked = match state.store.revoke_grant(grant_id, now).await {
+        Ok(revoked) => revoked,
+        Err(e) => return e.into(),
+    };
+    tracing::warn!(
+        target: "tessera::audit",
+        event = "revocation",
+        reason,
+        client_id = %client.client_id,
+        grant_id,
+        outcome = if revoked { "revoked" } else { "already_revoked" },
+    );
+    OAuthError::invalid_grant(description).into()
+}
+
 /// The authorization code grant (RFC 6749 section 4.1.3, RFC 7636 section 4.6). A replayed
 /// code revokes the grant it produced.
 async fn exchange_code(
@@ -147,18 +172,15 @@ async fn exchange_code(
         match decide_code(found.as_ref(), client, redirect_uri, code_verifier, now) {
             CodeDecision::Refuse(e) => return Err(e.into()),
             CodeDecision::RevokeGrant { grant_id } => {
-                let revoked = state.store.revoke_grant(grant_id, now).await?;
-                tracing::warn!(
-                    target: "tessera::audit",
-                    event = "revocation",
-                    reason = "authorization_code_replay",
-                    client_id = %client.client_id,
+                return Err(revoke_replayed_grant(
+                    state,
+                    client,
                     grant_id,
-                    outcome = if revoked { "revoked" } else { "already_revoked" },
-                );
-                return Err(
-                    OAuthError::invalid_grant("The authorization code was already used.").into(),
-                );
+                    now,
+                    "authorization_code_replay",
+                    "The authorization code was already used.",
+                )
+                .await);
             }
             CodeDecision::Redeem { user_id, scope } => {
                 let issuance = grant::mint(
@@ -216,18 +238,15 @@ async fn refresh(
         match decide_refresh(found.as_ref(), client, scope, now) {
             RefreshDecision::Refuse(e) => return Err(e.into()),
             RefreshDecision::RevokeGrant { grant_id } => {
-                let revoked = state.store.revoke_grant(grant_id, now).await?;
-                tracing::warn!(
-                    target: "tessera::audit",
-                    event = "revocation",
-                    reason = "refresh_token_reuse",
-                    client_id = %client.client_id,
+                return Err(revoke_replayed_grant(
+                    state,
+                    client,
                     grant_id,
-                    outcome = if revoked { "revoked" } else { "already_revoked" },
-                );
-                return Err(
-                    OAuthError::invalid_grant("The refresh token was already used.").into(),
-                );
+                    now,
+                    "refresh_token_reuse",
+                    "The refresh token was already used.",
+                )
+                .await);
             }
             RefreshDecision::Rotate {
                 access_scope,
