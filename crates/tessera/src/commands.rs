@@ -43,19 +43,27 @@ async fn find_client(store: &dyn Store, client_id: &str) -> Result<Client, Strin
         .ok_or_else(|| format!("no client with id {client_id:?}"))
 }
 
-fn load_config(store: &StoreArgs, extra: Vec<(&'static str, String)>) -> Result<Config, String> {
+/// Loads the configuration for a command and starts logging at `default_level` (unless
+/// `RUST_LOG` says otherwise).
+fn load_config(
+    store: &StoreArgs,
+    extra: Vec<(&'static str, String)>,
+    default_level: &str,
+) -> Result<Config, String> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut values = extra;
     if let Some(url) = &store.database_url {
         values.push(("database_url", url.clone()));
     }
-    config::load(
+    let config = config::load(
         &env,
         &Overrides {
             config: store.config.clone(),
             values,
         },
-    )
+    )?;
+    init_logging(config.log_format, default_level);
+    Ok(config)
 }
 
 /// Opens the store the URL names. With `require`, a PostgreSQL database must answer now (and
@@ -104,19 +112,16 @@ pub async fn run(command: Command) -> CommandResult {
             if let Some(i) = issuer {
                 extra.push(("issuer", i));
             }
-            let config = load_config(&store, extra)?;
-            init_logging(config.log_format, "info");
+            let config = load_config(&store, extra, "info")?;
             serve(config).await
         }
         Command::Migrate { store } => {
-            let config = load_config(&store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&store, vec![], "warn")?;
             open_store(&config, true).await?;
             Ok(format!("migrations applied to {}", config.database_url))
         }
         Command::Createapplication(args) => {
-            let config = load_config(&args.store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&args.store, vec![], "warn")?;
             create_application(&config, args).await
         }
         Command::Createuser {
@@ -125,13 +130,11 @@ pub async fn run(command: Command) -> CommandResult {
             password_stdin,
             store,
         } => {
-            let config = load_config(&store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&store, vec![], "warn")?;
             create_user(&config, username, email, password_stdin).await
         }
         Command::Cleartokens { store } => {
-            let config = load_config(&store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&store, vec![], "warn")?;
             let store = open_store(&config, true).await?;
             let p =
                 tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
@@ -148,8 +151,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&store, vec![], "warn")?;
             revoke(&config, user, client, json).await
         }
         Command::Createtoken {
@@ -160,8 +162,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![])?;
-            init_logging(config.log_format, "warn");
+            let config = load_config(&store, vec![], "warn")?;
             create_tokens(&config, &client_id, user, scope, count, json).await
         }
     }
