@@ -11,7 +11,7 @@ use tessera_core::token::{self, TokenKind};
 use tessera_store::{ClientUpdate, NewClient, Session};
 
 use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, login_url, redirect, with_cookies};
+use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, login_url, redirect, with_cookies};
 use crate::state::{AppState, OsEntropy};
 
 const ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
@@ -484,23 +484,21 @@ pub async fn delete_form(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (csrf, set) = session::csrf_token(&state, &headers);
-    let body = format!(
-        r#"<div class="card"><h1>Delete {name}?</h1><p>Every token issued to <strong>{name}</strong> stops working at once. This cannot be undone.</p>
-<form method="post" action="{here}">{hidden}<button type="submit" class="danger">Delete</button><a class="button secondary" href="/o/applications/{id}/">Cancel</a></form></div>"#,
-        name = esc(&client.name),
-        here = esc(&here),
-        hidden = hidden(&[(CSRF_FIELD, &csrf)]),
-        id = client.id,
-    );
-    with_cookies(
-        page(
-            StatusCode::OK,
-            "Delete application",
-            Some(&user.user.username),
-            &body,
-        ),
-        [set],
+    let name = esc(&client.name);
+    session::confirm_page(
+        &state,
+        &headers,
+        &user.user.username,
+        Confirm {
+            title: "Delete application",
+            heading_html: &format!("Delete {name}?"),
+            message_html: &format!(
+                "Every token issued to <strong>{name}</strong> stops working at once. This cannot be undone."
+            ),
+            action: &here,
+            button: "Delete",
+            cancel_href: &format!("/o/applications/{}/", client.id),
+        },
     )
 }
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::handlers::applications::require_user;
 use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
+use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, redirect, with_cookies};
 use crate::state::AppState;
 
 /// A date as `YYYY-MM-DD HH:MM UTC` (civil-from-days, no date library needed).
@@ -93,23 +93,22 @@ pub async fn delete_form(
     let Some(g) = grants.iter().find(|g| g.grant_id == grant_id) else {
         return PageError::not_found().into_response();
     };
-    let (csrf, set) = session::csrf_token(&state, &headers);
-    let body = format!(
-        r#"<div class="card"><h1>Revoke access?</h1><p><strong>{name}</strong> will lose access ({scope}) at once.</p>
-<form method="post" action="{here}">{hidden}<button type="submit" class="danger">Revoke</button><a class="button secondary" href="/o/authorized_tokens/">Cancel</a></form></div>"#,
-        name = esc(&g.client_name),
-        scope = esc(&g.scope),
-        here = esc(&here),
-        hidden = hidden(&[(CSRF_FIELD, &csrf)]),
-    );
-    with_cookies(
-        page(
-            StatusCode::OK,
-            "Revoke access",
-            Some(&user.user.username),
-            &body,
-        ),
-        [set],
+    session::confirm_page(
+        &state,
+        &headers,
+        &user.user.username,
+        Confirm {
+            title: "Revoke access",
+            heading_html: "Revoke access?",
+            message_html: &format!(
+                "<strong>{}</strong> will lose access ({}) at once.",
+                esc(&g.client_name),
+                esc(&g.scope)
+            ),
+            action: &here,
+            button: "Revoke",
+            cancel_href: "/o/authorized_tokens/",
+        },
     )
 }
 
