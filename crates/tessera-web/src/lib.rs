@@ -16,7 +16,6 @@
 //!   authorization (sign-in and consent), accounts, applications, authorized tokens.
 //! - [`html`]: page layout, escaping, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
-//! - [`janitor`]: background cleanup of expired and revoked rows.
 
 pub mod client_auth;
 pub mod cors;
@@ -24,7 +23,6 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod html;
-pub mod janitor;
 pub mod paths;
 pub mod ratelimit;
 pub mod session;
@@ -38,7 +36,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use state::{AppState, Clock, OsEntropy, Settings, SystemClock};
+pub use state::{AppState, Settings};
 
 /// Registers `route` at `path` with and without a trailing slash (SPEC section 3: the
 /// trailing slash is optional everywhere).

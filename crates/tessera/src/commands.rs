@@ -9,19 +9,33 @@ use serde_json::json;
 use tessera_core::client::{
     self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_registration,
 };
+use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::entropy::alphanumeric;
+use tessera_core::entropy::{Entropy, OsEntropy};
 use tessera_core::grant::{self, NewGrant};
 use tessera_core::password;
 use tessera_core::token::{self, TokenKind};
+use tessera_store::janitor;
 use tessera_store::{NewClient, NewUser, Store, StoreError, User};
 use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
-use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
+use tessera_web::AppState;
 
 use crate::cli::{Command, CreateApplication, StoreArgs};
 use crate::config::{self, Config, LogFormat, Overrides};
 
 type CommandResult = Result<String, String>;
+
+/// The process's clock: the server and every command read time from it.
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// The process's randomness: the one place the operating system's generator is made; the
+/// server and every command draw from it.
+fn entropy() -> Arc<dyn Entropy> {
+    Arc::new(OsEntropy)
+}
 
 fn store_error(e: StoreError) -> String {
     e.to_string()
@@ -136,10 +150,9 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Cleartokens { store } => {
             let config = load_config(&store, vec![], "warn")?;
             let store = open_store(&config, true).await?;
-            let p =
-                tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
-                    .await
-                    .map_err(store_error)?;
+            let p = janitor::purge_all(&*store, &*clock(), config.janitor_batch_size)
+                .await
+                .map_err(store_error)?;
             Ok(format!(
                 "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
                 p.grants, p.access_tokens, p.refresh_tokens, p.other
@@ -196,10 +209,15 @@ async fn serve(config: Config) -> CommandResult {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::new(store.clone(), config.web_settings());
+    let clock = clock();
+    let state = AppState::new(
+        store.clone(),
+        config.web_settings(),
+        clock.clone(),
+        entropy(),
+    );
     if config.janitor_interval_seconds > 0 {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        tokio::spawn(tessera_web::janitor::run(
+        tokio::spawn(janitor::run(
             store,
             clock,
             Duration::from_secs(config.janitor_interval_seconds),
@@ -236,13 +254,13 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
         &allowed_origins,
     )
     .map_err(|e| e.replace("a redirect URI is required", "--redirect-uris is required"))?;
-    let mut entropy = OsEntropy;
+    let entropy = entropy();
     let client_id = match args.client_id {
         Some(id) => {
             validate_client_id(&id)?;
             id
         }
-        None => alphanumeric(&mut entropy, 40),
+        None => alphanumeric(&*entropy, 40),
     };
     let (secret_text, secret) = match (client_type, args.client_secret) {
         (ClientType::Public, Some(_)) => {
@@ -255,14 +273,15 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             }
             let hash = tokio::task::spawn_blocking({
                 let chosen = chosen.clone();
-                move || password::hash(&chosen, &mut OsEntropy)
+                let entropy = entropy.clone();
+                move || password::hash(&chosen, &*entropy)
             })
             .await
             .map_err(|e| e.to_string())??;
             (Some(chosen), SecretHash::Argon2(hash))
         }
         (ClientType::Confidential, None) => {
-            let generated = token::generate(TokenKind::ClientSecret, &mut entropy);
+            let generated = token::generate(TokenKind::ClientSecret, &*entropy);
             let hash = SecretHash::Sha256(generated.digest.0);
             (Some(generated.text), hash)
         }
@@ -286,7 +305,7 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             user_id,
             skip_authorization: args.skip_authorization,
             algorithm: args.algorithm,
-            created_at: SystemClock.now(),
+            created_at: clock().now(),
         })
         .await
         .map_err(|e| match e {
@@ -340,7 +359,7 @@ async fn create_user(
         if password.is_empty() {
             return Err("the password read from standard input is empty".into());
         }
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password, &mut OsEntropy))
+        let hash = tokio::task::spawn_blocking(move || password::hash(&password, &*entropy()))
             .await
             .map_err(|e| e.to_string())??;
         Some(hash)
@@ -353,7 +372,7 @@ async fn create_user(
             username: username.clone(),
             email: email.unwrap_or_default(),
             password_hash,
-            created_at: SystemClock.now(),
+            created_at: clock().now(),
         })
         .await
         .map_err(|e| match e {
@@ -373,7 +392,7 @@ async fn revoke(
     as_json: bool,
 ) -> CommandResult {
     let store = open_store(config, true).await?;
-    let now = SystemClock.now();
+    let now = clock().now();
     let (what, count) = match (user, client) {
         (Some(name), _) => {
             let u = find_user(&*store, &name).await?;
@@ -433,9 +452,11 @@ async fn create_tokens(
     // spreads them over the pool, so minting a million tokens takes seconds, not hours.
     let mut lines = Vec::with_capacity(count as usize);
     let mut in_flight = tokio::task::JoinSet::new();
+    let (clock, entropy) = (clock(), entropy());
     for i in 0..count {
-        let now = SystemClock.now();
-        let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
+        let now = clock.now();
+        let issuance = grant::mint(&*entropy, now, &config.lifetimes, &scope, None);
+        let expires_at = issuance.lives_until();
         lines.push(if as_json {
             serde_json::to_string(&issuance.response).map_err(|e| e.to_string())?
         } else {
@@ -448,6 +469,7 @@ async fn create_tokens(
             kind,
             scope: scope.to_string(),
             created_at: now,
+            expires_at,
         };
         in_flight
             .spawn(async move { store.insert_grant(grant, issuance.access_token, None).await });

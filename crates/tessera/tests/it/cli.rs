@@ -1,9 +1,9 @@
 //! The command line: each command, its `--json`, and its errors.
 
 use serde_json::Value;
+use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::grant::{TokenState, TokenType};
 use tessera_core::token::TokenDigest;
-use tessera_web::{Clock, SystemClock};
 
 use crate::common::{BinServer, create_app, run};
 
