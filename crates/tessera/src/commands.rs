@@ -1,10 +1,12 @@
-//! What each command does. Each returns the text to print on stdout, or a one-line error.
+//! What each command does. Each returns the text to print on stdout, or an error whose cause
+//! chain `main` prints on one line.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use serde_json::json;
 use tessera_core::client::{
     self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_registration,
@@ -21,26 +23,20 @@ use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
 use crate::cli::{Command, CreateApplication, StoreArgs};
 use crate::config::{self, Config, LogFormat, Overrides};
 
-type CommandResult = Result<String, String>;
+type CommandResult = crate::Result<String>;
 
-fn store_error(e: StoreError) -> String {
-    e.to_string()
-}
-
-async fn find_user(store: &dyn Store, name: &str) -> Result<User, String> {
+async fn find_user(store: &dyn Store, name: &str) -> crate::Result<User> {
     store
         .user_by_username(name)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| format!("no user named {name:?}"))
+        .await?
+        .ok_or_else(|| anyhow!("no user named {name:?}"))
 }
 
-async fn find_client(store: &dyn Store, client_id: &str) -> Result<Client, String> {
+async fn find_client(store: &dyn Store, client_id: &str) -> crate::Result<Client> {
     store
         .client_by_client_id(client_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| format!("no client with id {client_id:?}"))
+        .await?
+        .ok_or_else(|| anyhow!("no client with id {client_id:?}"))
 }
 
 /// Loads the configuration for a command and starts logging at `default_level` (unless
@@ -49,7 +45,7 @@ fn load_config(
     store: &StoreArgs,
     extra: Vec<(&'static str, String)>,
     default_level: &str,
-) -> Result<Config, String> {
+) -> crate::Result<Config> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let mut values = extra;
     if let Some(url) = &store.database_url {
@@ -61,26 +57,27 @@ fn load_config(
             config: store.config.clone(),
             values,
         },
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     init_logging(config.log_format, default_level);
     Ok(config)
 }
 
 /// Opens the store the URL names. With `require`, a PostgreSQL database must answer now (and
 /// is migrated); otherwise a node may start before its database and connect when it can.
-async fn open_store(config: &Config, require: bool) -> Result<Arc<dyn Store>, String> {
+async fn open_store(config: &Config, require: bool) -> crate::Result<Arc<dyn Store>> {
     if is_postgres_url(&config.database_url) {
-        let store = PostgresStore::new(&config.database_url, config.pool).map_err(store_error)?;
+        let store = PostgresStore::new(&config.database_url, config.pool)?;
         match store.migrate().await {
             Ok(()) => {}
-            Err(e) if require => return Err(store_error(e)),
+            Err(e) if require => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "the database is not reachable yet; /ready answers 503 until it is")
             }
         }
         Ok(Arc::new(store))
     } else {
-        let store = SqliteStore::open_url(&config.database_url).map_err(store_error)?;
+        let store = SqliteStore::open_url(&config.database_url)?;
         Ok(Arc::new(store))
     }
 }
@@ -138,8 +135,7 @@ pub async fn run(command: Command) -> CommandResult {
             let store = open_store(&config, true).await?;
             let p =
                 tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
-                    .await
-                    .map_err(store_error)?;
+                    .await?;
             Ok(format!(
                 "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
                 p.grants, p.access_tokens, p.refresh_tokens, p.other
@@ -194,8 +190,10 @@ async fn serve(config: Config) -> CommandResult {
     let store = open_store(&config, false).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     let state = AppState::new(store.clone(), config.web_settings());
     if config.janitor_interval_seconds > 0 {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -209,7 +207,7 @@ async fn serve(config: Config) -> CommandResult {
     tracing::info!(address = %local, issuer = %config.issuer, database = %config.database_url, "listening");
     tessera_web::serve(listener, state, shutdown_signal())
         .await
-        .map_err(|e| format!("server error: {e}"))?;
+        .context("server error")?;
     Ok(String::new())
 }
 
@@ -220,12 +218,12 @@ fn split_list(text: Option<String>) -> Vec<String> {
 
 async fn create_application(config: &Config, args: CreateApplication) -> CommandResult {
     let client_type = ClientType::parse(&args.client_type).ok_or_else(|| {
-        format!(
+        anyhow!(
             "invalid client type {:?}: expected confidential or public",
             args.client_type
         )
     })?;
-    let grant_types = client::parse_grant_types(&args.grant_types)?;
+    let grant_types = client::parse_grant_types(&args.grant_types).map_err(anyhow::Error::msg)?;
     let redirect_uris = split_list(args.redirect_uris);
     let post_logout_redirect_uris = split_list(args.post_logout_redirect_uris);
     let allowed_origins = split_list(args.allowed_origins);
@@ -235,30 +233,33 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
         &post_logout_redirect_uris,
         &allowed_origins,
     )
-    .map_err(|e| e.replace("a redirect URI is required", "--redirect-uris is required"))?;
+    .map_err(|e| anyhow!(e.replace("a redirect URI is required", "--redirect-uris is required")))?;
     let mut entropy = OsEntropy;
     let client_id = match args.client_id {
         Some(id) => {
-            validate_client_id(&id)?;
+            validate_client_id(&id).map_err(anyhow::Error::msg)?;
             id
         }
         None => alphanumeric(&mut entropy, 40),
     };
     let (secret_text, secret) = match (client_type, args.client_secret) {
         (ClientType::Public, Some(_)) => {
-            return Err("a public client has no secret: drop --client-secret".into());
+            return Err(anyhow!(
+                "a public client has no secret: drop --client-secret"
+            ));
         }
         (ClientType::Public, None) => (None, SecretHash::None),
         (ClientType::Confidential, Some(chosen)) => {
             if chosen.is_empty() {
-                return Err("--client-secret must not be empty".into());
+                return Err(anyhow!("--client-secret must not be empty"));
             }
             let hash = tokio::task::spawn_blocking({
                 let chosen = chosen.clone();
                 move || password::hash(&chosen, &mut OsEntropy)
             })
             .await
-            .map_err(|e| e.to_string())??;
+            .context("the hashing task failed")?
+            .map_err(anyhow::Error::msg)?;
             (Some(chosen), SecretHash::Argon2(hash))
         }
         (ClientType::Confidential, None) => {
@@ -290,8 +291,8 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => format!("a client with id {client_id:?} already exists"),
-            other => other.to_string(),
+            StoreError::Conflict(_) => anyhow!("a client with id {client_id:?} already exists"),
+            other => other.into(),
         })?;
     if args.json {
         Ok(json!({"client_id": client_id, "client_secret": secret_text}).to_string())
@@ -306,14 +307,14 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
     }
 }
 
-fn validate_username(name: &str) -> Result<(), String> {
+fn validate_username(name: &str) -> crate::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 150
         && !name.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(())
     } else {
-        Err(format!(
+        Err(anyhow!(
             "invalid username {name:?}: use 1 to 150 characters without spaces"
         ))
     }
@@ -331,18 +332,19 @@ async fn create_user(
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            .context("cannot read the password from standard input")?;
         let password = line
             .strip_suffix('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .unwrap_or(&line)
             .to_owned();
         if password.is_empty() {
-            return Err("the password read from standard input is empty".into());
+            return Err(anyhow!("the password read from standard input is empty"));
         }
         let hash = tokio::task::spawn_blocking(move || password::hash(&password, &mut OsEntropy))
             .await
-            .map_err(|e| e.to_string())??;
+            .context("the hashing task failed")?
+            .map_err(anyhow::Error::msg)?;
         Some(hash)
     } else {
         None
@@ -357,8 +359,8 @@ async fn create_user(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => format!("a user named {username:?} already exists"),
-            other => other.to_string(),
+            StoreError::Conflict(_) => anyhow!("a user named {username:?} already exists"),
+            other => other.into(),
         })?;
     Ok(format!(
         "User {:?} created (id {}).",
@@ -377,21 +379,15 @@ async fn revoke(
     let (what, count) = match (user, client) {
         (Some(name), _) => {
             let u = find_user(&*store, &name).await?;
-            let n = store
-                .revoke_grants_of_user(u.id, now)
-                .await
-                .map_err(store_error)?;
+            let n = store.revoke_grants_of_user(u.id, now).await?;
             (json!({"user": name}), n)
         }
         (None, Some(id)) => {
             let c = find_client(&*store, &id).await?;
-            let n = store
-                .revoke_grants_of_client(c.id, now)
-                .await
-                .map_err(store_error)?;
+            let n = store.revoke_grants_of_client(c.id, now).await?;
             (json!({"client_id": id}), n)
         }
-        (None, None) => return Err("give --user or --client".into()),
+        (None, None) => return Err(anyhow!("give --user or --client")),
     };
     tracing::info!(target: "tessera::audit", event = "bulk_revocation", target = %what, grants = count, outcome = "revoked");
     if as_json {
@@ -412,12 +408,12 @@ async fn create_tokens(
     as_json: bool,
 ) -> CommandResult {
     if count == 0 {
-        return Err("--count must be at least 1".into());
+        return Err(anyhow!("--count must be at least 1"));
     }
     let scope = config
         .scopes
         .resolve(scope.as_deref())
-        .map_err(|e| format!("invalid --scope: {e}"))?;
+        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
     let user_id = match &user {
@@ -437,7 +433,7 @@ async fn create_tokens(
         let now = SystemClock.now();
         let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
         lines.push(if as_json {
-            serde_json::to_string(&issuance.response).map_err(|e| e.to_string())?
+            serde_json::to_string(&issuance.response)?
         } else {
             issuance.response.access_token
         });
@@ -453,7 +449,7 @@ async fn create_tokens(
             .spawn(async move { store.insert_grant(grant, issuance.access_token, None).await });
         if in_flight.len() >= 256 || i + 1 == count {
             while let Some(done) = in_flight.join_next().await {
-                done.map_err(|e| e.to_string())?.map_err(store_error)?;
+                done.context("an insert task failed")??;
             }
         }
     }

@@ -373,3 +373,20 @@ async fn readme_walkthrough() {
     assert_eq!(status, "200");
     assert_eq!(introspect(at), serde_json::json!({"active": false}));
 }
+
+/// A database refusal reaches the operator with the database's own reason, not only the
+/// pool's "db error": the binary prints the whole cause chain on one line.
+#[tokio::test]
+async fn a_refused_database_login_says_why() {
+    let (code, out, err) = run(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://nosuchuser@127.0.0.1:5432/test",
+        ],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("role \"nosuchuser\" does not exist"), "{err}");
+}
