@@ -20,7 +20,7 @@ use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
 
-use crate::cli::{Command, CreateApplication, StoreArgs};
+use crate::cli::{Command, CreateApplication};
 use crate::config::{self, Config, LogFormat, Overrides};
 
 type CommandResult = crate::Result<String>;
@@ -41,24 +41,9 @@ async fn find_client(store: &dyn Store, client_id: &str) -> crate::Result<Client
 
 /// Loads the configuration for a command and starts logging at `default_level` (unless
 /// `RUST_LOG` says otherwise).
-fn load_config(
-    store: &StoreArgs,
-    extra: Vec<(&'static str, String)>,
-    default_level: &str,
-) -> crate::Result<Config> {
+fn load_config(overrides: &Overrides, default_level: &str) -> crate::Result<Config> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut values = extra;
-    if let Some(url) = &store.database_url {
-        values.push(("database_url", url.clone()));
-    }
-    let config = config::load(
-        &env,
-        &Overrides {
-            config: store.config.clone(),
-            values,
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
+    let config = config::load(&env, overrides)?;
     init_logging(config.log_format, default_level);
     Ok(config)
 }
@@ -67,7 +52,7 @@ fn load_config(
 /// is migrated); otherwise a node may start before its database and connect when it can.
 async fn open_store(config: &Config, require: bool) -> crate::Result<Arc<dyn Store>> {
     if is_postgres_url(&config.database_url) {
-        let store = PostgresStore::new(&config.database_url, config.pool)?;
+        let store = PostgresStore::new(&config.database_url, config.pool())?;
         match store.migrate().await {
             Ok(()) => {}
             Err(e) if require => return Err(e.into()),
@@ -97,28 +82,17 @@ fn init_logging(format: LogFormat, default_level: &str) {
 
 pub async fn run(command: Command) -> CommandResult {
     match command {
-        Command::Serve {
-            bind,
-            issuer,
-            store,
-        } => {
-            let mut extra = Vec::new();
-            if let Some(b) = bind {
-                extra.push(("bind", b));
-            }
-            if let Some(i) = issuer {
-                extra.push(("issuer", i));
-            }
-            let config = load_config(&store, extra, "info")?;
+        Command::Serve { config } => {
+            let config = load_config(&config.overrides, "info")?;
             serve(config).await
         }
         Command::Migrate { store } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             open_store(&config, true).await?;
             Ok(format!("migrations applied to {}", config.database_url))
         }
         Command::Createapplication(args) => {
-            let config = load_config(&args.store, vec![], "warn")?;
+            let config = load_config(&args.store.overrides, "warn")?;
             create_application(&config, args).await
         }
         Command::Createuser {
@@ -127,11 +101,11 @@ pub async fn run(command: Command) -> CommandResult {
             password_stdin,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             create_user(&config, username, email, password_stdin).await
         }
         Command::Cleartokens { store } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             let store = open_store(&config, true).await?;
             let p =
                 tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
@@ -147,7 +121,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             revoke(&config, user, client, json).await
         }
         Command::Createtoken {
@@ -158,7 +132,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             create_tokens(&config, &client_id, user, scope, count, json).await
         }
     }
@@ -411,7 +385,7 @@ async fn create_tokens(
         return Err(anyhow!("--count must be at least 1"));
     }
     let scope = config
-        .scopes
+        .scope_policy()
         .resolve(scope.as_deref())
         .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
@@ -431,7 +405,7 @@ async fn create_tokens(
     let mut in_flight = tokio::task::JoinSet::new();
     for i in 0..count {
         let now = SystemClock.now();
-        let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
+        let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes(), &scope, None);
         lines.push(if as_json {
             serde_json::to_string(&issuance.response)?
         } else {
