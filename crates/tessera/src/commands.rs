@@ -21,7 +21,7 @@ use tessera_store_sqlite::SqliteStore;
 use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
 
 use crate::cli::{Command, CreateApplication};
-use crate::config::{self, Config, LogFormat, Overrides};
+use crate::config::{self, Config, LogFormat, Overrides, redact_url};
 
 type CommandResult = crate::Result<String>;
 
@@ -89,7 +89,10 @@ pub async fn run(command: Command) -> CommandResult {
         Command::Migrate { store } => {
             let config = load_config(&store.overrides, "warn")?;
             open_store(&config, true).await?;
-            Ok(format!("migrations applied to {}", config.database_url))
+            Ok(format!(
+                "migrations applied to {}",
+                redact_url(&config.database_url)
+            ))
         }
         Command::Createapplication(args) => {
             let config = load_config(&args.store.overrides, "warn")?;
@@ -178,7 +181,7 @@ async fn serve(config: Config) -> CommandResult {
             config.janitor_batch_size,
         ));
     }
-    tracing::info!(address = %local, issuer = %config.issuer, database = %config.database_url, "listening");
+    tracing::info!(address = %local, issuer = %config.issuer, database = %redact_url(&config.database_url), "listening");
     tessera_web::serve(listener, state, shutdown_signal())
         .await
         .context("server error")?;

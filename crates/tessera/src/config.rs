@@ -384,6 +384,36 @@ pub fn default_texts() -> BTreeMap<&'static str, String> {
     seen.into_iter().collect()
 }
 
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let path = match path.split_once('?') {
+        Some((before, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{before}?{}", query.join("&"))
+        }
+        None => path.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
 /// Values given on the command line, by key.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -674,5 +704,22 @@ mod tests {
             err.contains("environment variable TESSERA_RATE_LIMIT_ADDRESS_FAILURES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://tessera:hunter2@db:5432/t?sslmode=disable"),
+            "postgres://tessera:***@db:5432/t?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgres://tessera@db/t?password=hunter2"),
+            "postgres://tessera@db/t?password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/t.db"),
+            "sqlite:///var/lib/t.db"
+        );
+        assert_eq!(redact_url("sqlite:t.db"), "sqlite:t.db");
     }
 }
