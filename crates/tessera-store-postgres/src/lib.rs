@@ -26,14 +26,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tessera_store::sql::{BoxFuture, Database, Op};
+use tessera_store::sql::{BoxFuture, Database, Dialect, Op, schema};
 use tessera_store::{StoreError, StoreResult};
 use tokio_postgres::NoTls;
 
 use crate::conn::PgConn;
-
-/// The schema migrations, in order.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
 
 /// An arbitrary constant naming Tessera's migration lock.
 const MIGRATION_LOCK: i64 = 0x7465_7373_6572_6101;
@@ -140,7 +137,7 @@ impl PostgresStore {
             .await
             .and_then(|r| r.try_get(0))
             .map_err(unavailable)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
+        for (i, sql) in schema::migrations(Dialect::Postgres).iter().enumerate() {
             let version = i as i32 + 1;
             if version <= applied {
                 continue;

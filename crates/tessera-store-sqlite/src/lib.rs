@@ -25,14 +25,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
-use tessera_store::sql::{BoxFuture, Database, Op, complete_now};
+use tessera_store::sql::{BoxFuture, Database, Dialect, Op, complete_now, schema};
 use tessera_store::{StoreError, StoreResult};
 use tokio::sync::oneshot;
 
 use crate::conn::SqliteConn;
-
-/// The schema migrations, in order; `PRAGMA user_version` records how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
 
 /// The most jobs committed together; bounds the latency one group adds to its first member.
 const MAX_GROUP: usize = 512;
@@ -136,7 +133,8 @@ fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
 /// Applies the migrations not yet applied, each in its own transaction.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate() {
+    // `PRAGMA user_version` records how many are applied.
+    for (i, sql) in schema::migrations(Dialect::Sqlite).iter().enumerate() {
         let version = i as i64 + 1;
         if version <= applied {
             continue;

@@ -12,7 +12,7 @@
 //!
 //! # Layout
 //! - this module: [`SqlConn`], [`Database`], parameters, values and rows.
-//! - [`columns`]: how records map to column values.
+//! - [`columns`]: how records map to column values; [`schema`]: the migrations.
 //! - one module per aggregate: [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
 //!   [`maintenance`].
 
@@ -21,6 +21,7 @@ pub mod codes;
 pub mod columns;
 pub mod grants;
 pub mod maintenance;
+pub mod schema;
 pub mod sessions;
 pub mod users;
 
