@@ -10,6 +10,8 @@ use axum::http::header::{
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::paths;
+
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -25,8 +27,6 @@ pub fn esc(text: &str) -> String {
     }
     out
 }
-
-pub const STYLESHEET_PATH: &str = "/static/tessera.css";
 
 pub const STYLESHEET: &str = r#"
 *{box-sizing:border-box}
@@ -61,7 +61,10 @@ small,.muted{color:#5b6576}
 pub fn page(status: StatusCode, title: &str, user: Option<&str>, body: &str) -> Response {
     let nav = match user {
         Some(name) => format!(
-            r#"<nav><a href="/o/applications/">Applications</a><a href="/o/authorized_tokens/">Authorized access</a><a href="/accounts/logout/">Sign out ({})</a></nav>"#,
+            r#"<nav><a href="{}">Applications</a><a href="{}">Authorized access</a><a href="{}">Sign out ({})</a></nav>"#,
+            paths::APPLICATIONS,
+            paths::AUTHORIZED_TOKENS,
+            paths::LOGOUT,
             esc(name)
         ),
         None => String::new(),
@@ -69,12 +72,13 @@ pub fn page(status: StatusCode, title: &str, user: Option<&str>, body: &str) -> 
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Tessera</title><link rel="stylesheet" href="{STYLESHEET_PATH}"></head>
-<body><header><a href="/o/applications/">Tessera</a>{nav}</header><main>{body}</main></body></html>"#,
+<title>{title} · Tessera</title><link rel="stylesheet" href="{stylesheet}"></head>
+<body><header><a href="{home}">Tessera</a>{nav}</header><main>{body}</main></body></html>"#,
         title = esc(title),
+        stylesheet = paths::STYLESHEET,
+        home = paths::APPLICATIONS,
     );
     let mut response = (status, html).into_response();
-    secure_headers(&mut response);
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -82,10 +86,13 @@ pub fn page(status: StatusCode, title: &str, user: Option<&str>, body: &str) -> 
     response
 }
 
-/// Headers every page and authorization redirect carries.
-pub fn secure_headers(response: &mut Response) {
+/// Added by the router to every answer of the pages, redirects and errors included: pages
+/// stay out of frames, authorization URLs stay out of `Referer` headers, and nothing is
+/// cached unless the answer says otherwise (only the stylesheet does).
+pub async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         CONTENT_SECURITY_POLICY,
@@ -95,6 +102,7 @@ pub fn secure_headers(response: &mut Response) {
     );
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// An error page: what went wrong, in words a user understands.

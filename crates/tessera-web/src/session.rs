@@ -11,11 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tessera_core::entropy::alphanumeric;
-use tessera_core::form::{self, Form, encode};
+use tessera_core::form::{self, Form};
 use tessera_core::token::{self, TokenDigest, TokenKind};
 use tessera_store::{NewSession, Session};
 
-use crate::html::{PageError, secure_headers};
+use crate::html::PageError;
+use crate::paths;
 use crate::state::{AppState, OsEntropy};
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -110,13 +111,12 @@ pub fn with_cookies(
     response
 }
 
-/// A 303 redirect (after a form POST) or 302, with page security headers.
+/// A 303 redirect (after a form POST) or 302. The pages' router adds the security headers.
 pub fn redirect(status: StatusCode, location: &str) -> Response {
     let mut r = status.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(LOCATION, v);
     }
-    secure_headers(&mut r);
     r
 }
 
@@ -124,13 +124,8 @@ pub fn redirect(status: StatusCode, location: &str) -> Response {
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/o/applications/",
+        _ => paths::APPLICATIONS,
     }
-}
-
-/// The sign-in page's address, returning to `next` afterwards.
-pub fn login_url(next: &str) -> String {
-    format!("/accounts/login/?next={}", encode(next))
 }
 
 /// What a confirmation page asks before a destructive POST.
@@ -233,16 +228,17 @@ mod tests {
 
     #[test]
     fn next_must_stay_local() {
-        assert_eq!(safe_next(Some("/o/authorize/?a=b")), "/o/authorize/?a=b");
+        let authorize = paths::authorize_with("a=b");
+        assert_eq!(safe_next(Some(&authorize)), authorize);
         for bad in [
             "https://evil.example/",
             "//evil.example/",
             "/\\evil.example",
             "javascript:x",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/o/applications/", "{bad}");
+            assert_eq!(safe_next(Some(bad)), paths::APPLICATIONS, "{bad}");
         }
-        assert_eq!(safe_next(None), "/o/applications/");
+        assert_eq!(safe_next(None), paths::APPLICATIONS);
     }
 
     #[test]

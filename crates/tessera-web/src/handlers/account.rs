@@ -2,6 +2,7 @@
 
 use crate::client_auth::{Login, check_user_password};
 use crate::html::{PageError, esc, hidden, page};
+use crate::paths;
 use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, safe_next, with_cookies};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -27,12 +28,13 @@ fn login_page(
         .unwrap_or_default();
     let body = format!(
         r#"<div class="card"><h1>Sign in</h1>{error}
-<form method="post" action="/accounts/login/">{hidden}
+<form method="post" action="{action}">{hidden}
 <label for="username">Username</label><input type="text" id="username" name="username" value="{username}" autocomplete="username" autofocus required>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form></div>"#,
         hidden = hidden(&[(CSRF_FIELD, csrf), ("next", next)]),
         username = esc(username),
+        action = paths::LOGIN,
     );
     page(status, "Sign in", None, &body)
 }
@@ -101,7 +103,8 @@ pub async fn logout_form(State(state): State<AppState>, headers: HeaderMap) -> R
     let name = user.as_ref().map(|s| s.user.username.as_str());
     let body = format!(
         r#"<div class="card"><h1>Sign out</h1><p>Sign out of Tessera on this browser?</p>
-<form method="post" action="/accounts/logout/">{}<button type="submit">Sign out</button></form></div>"#,
+<form method="post" action="{}">{}<button type="submit">Sign out</button></form></div>"#,
+        paths::LOGOUT,
         hidden(&[(CSRF_FIELD, &csrf)])
     );
     with_cookies(page(StatusCode::OK, "Sign out", name, &body), [set])
@@ -109,10 +112,7 @@ pub async fn logout_form(State(state): State<AppState>, headers: HeaderMap) -> R
 
 pub async fn logout(State(state): State<AppState>, form: CheckedForm) -> Response {
     match session::end(&state, &form.headers).await {
-        Ok(cookie) => with_cookies(
-            redirect(StatusCode::SEE_OTHER, "/accounts/login/"),
-            [cookie],
-        ),
+        Ok(cookie) => with_cookies(redirect(StatusCode::SEE_OTHER, paths::LOGIN), [cookie]),
         Err(e) => e.into_response(),
     }
 }

@@ -11,7 +11,8 @@ use tessera_core::token::{self, TokenKind};
 use tessera_store::{ClientUpdate, NewClient, Session};
 
 use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, login_url, redirect, with_cookies};
+use crate::paths;
+use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, redirect, with_cookies};
 use crate::state::{AppState, OsEntropy};
 
 const ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
@@ -24,7 +25,7 @@ pub async fn require_user(
 ) -> Result<Session, Response> {
     match session::current(state, headers).await {
         Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(redirect(StatusCode::FOUND, &login_url(here))),
+        Ok(None) => Err(redirect(StatusCode::FOUND, &paths::login_then(here))),
         Err(e) => Err(e.into_response()),
     }
 }
@@ -55,7 +56,7 @@ async fn owner_and_client(
 }
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/applications/").await {
+    let user = match require_user(&state, &headers, paths::APPLICATIONS).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -67,8 +68,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         .iter()
         .map(|c| {
             format!(
-                r#"<tr><td><a href="/o/applications/{}/">{}</a></td><td>{}</td><td><code>{}</code></td></tr>"#,
-                c.id,
+                r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td><code>{}</code></td></tr>"#,
+                paths::application_detail(c.id),
                 esc(&c.name),
                 c.client_type.as_str(),
                 esc(&c.client_id)
@@ -81,7 +82,8 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         format!("<table><tr><th>Name</th><th>Type</th><th>Client id</th></tr>{rows}</table>")
     };
     let body = format!(
-        r#"<div class="card"><h1>Your applications</h1>{table}<a class="button" href="/o/applications/register/">Register a new application</a></div>"#
+        r#"<div class="card"><h1>Your applications</h1>{table}<a class="button" href="{register}">Register a new application</a></div>"#,
+        register = paths::APPLICATION_REGISTER,
     );
     page(
         StatusCode::OK,
@@ -242,7 +244,7 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
 <label for="post_logout_redirect_uris">Post-logout redirect URIs <small>(one per line)</small></label><textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris">{post_logout}</textarea>
 <label for="allowed_origins">Allowed origins for browser requests <small>(one per line, like https://app.example)</small></label><textarea id="allowed_origins" name="allowed_origins">{origins}</textarea>
 <label for="algorithm">ID token signing algorithm</label><select id="algorithm" name="algorithm">{algorithms}</select>
-<button type="submit">Save</button><a class="button secondary" href="/o/applications/">Cancel</a></form></div>"#,
+<button type="submit">Save</button><a class="button secondary" href="{cancel}">Cancel</a></form></div>"#,
         title = esc(title),
         action = esc(action),
         hidden = hidden(&[(CSRF_FIELD, csrf)]),
@@ -250,12 +252,13 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
         redirect_uris = esc(&fields.redirect_uris),
         post_logout = esc(&fields.post_logout_redirect_uris),
         origins = esc(&fields.allowed_origins),
+        cancel = paths::APPLICATIONS,
     );
     page(status, title, Some(user), &body)
 }
 
 pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/applications/register/").await {
+    let user = match require_user(&state, &headers, paths::APPLICATION_REGISTER).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -268,7 +271,7 @@ pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) ->
     let page = form_page(
         FormView {
             title: "Register an application",
-            action: "/o/applications/register/",
+            action: paths::APPLICATION_REGISTER,
             fields: &fields,
             editing: false,
             csrf: &csrf,
@@ -281,7 +284,7 @@ pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) ->
 }
 
 pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Response {
-    let user = match require_user(&state, &form.headers, "/o/applications/register/").await {
+    let user = match require_user(&state, &form.headers, paths::APPLICATION_REGISTER).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -291,7 +294,7 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
         return form_page(
             FormView {
                 title: "Register an application",
-                action: "/o/applications/register/",
+                action: paths::APPLICATION_REGISTER,
                 fields: &fields,
                 editing: false,
                 csrf,
@@ -364,7 +367,7 @@ fn detail_page(
 <dt>Post-logout URIs</dt><dd>{post_logout}</dd>
 <dt>Allowed origins</dt><dd>{origins}</dd>
 <dt>Algorithm</dt><dd>{algorithm}</dd></dl>
-<a class="button" href="/o/applications/{id}/update/">Edit</a><a class="button secondary" href="/o/applications/{id}/delete/">Delete</a><a class="button secondary" href="/o/applications/">All applications</a></div>"#,
+<a class="button" href="{update}">Edit</a><a class="button secondary" href="{delete}">Delete</a><a class="button secondary" href="{all}">All applications</a></div>"#,
         name = esc(&client.name),
         client_id = esc(&client.client_id),
         client_type = client.client_type.as_str(),
@@ -378,7 +381,9 @@ fn detail_page(
         post_logout = list(&client.post_logout_redirect_uris),
         origins = list(&client.allowed_origins),
         algorithm = esc(client.algorithm.as_deref().unwrap_or("none")),
-        id = client.id,
+        update = paths::application_update(client.id),
+        delete = paths::application_delete(client.id),
+        all = paths::APPLICATIONS,
     );
     page(status, &client.name, Some(&user.user.username), &body)
 }
@@ -388,7 +393,7 @@ pub async fn detail(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/");
+    let here = paths::application_detail(&id);
     match owner_and_client(&state, &headers, &id, &here).await {
         Ok((user, client)) => detail_page(&client, &user, None, StatusCode::OK),
         Err(r) => r,
@@ -400,7 +405,7 @@ pub async fn update_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/update/");
+    let here = paths::application_update(&id);
     let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -427,7 +432,7 @@ pub async fn update(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/applications/{id}/update/");
+    let here = paths::application_update(&id);
     let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -466,10 +471,7 @@ pub async fn update(
         )
         .await;
     match updated {
-        Ok(_) => redirect(
-            StatusCode::SEE_OTHER,
-            &format!("/o/applications/{}/", client.id),
-        ),
+        Ok(_) => redirect(StatusCode::SEE_OTHER, &paths::application_detail(client.id)),
         Err(e) => PageError::from(e).into_response(),
     }
 }
@@ -479,7 +481,7 @@ pub async fn delete_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/delete/");
+    let here = paths::application_delete(&id);
     let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -497,7 +499,7 @@ pub async fn delete_form(
             ),
             action: &here,
             button: "Delete",
-            cancel_href: &format!("/o/applications/{}/", client.id),
+            cancel_href: &paths::application_detail(client.id),
         },
     )
 }
@@ -507,7 +509,7 @@ pub async fn delete(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/applications/{id}/delete/");
+    let here = paths::application_delete(&id);
     let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -515,7 +517,7 @@ pub async fn delete(
     match state.store.delete_client(client.id).await {
         Ok(_) => {
             tracing::info!(target: "tessera::audit", event = "application_deleted", client_id = %client.client_id, user = %user.user.username);
-            redirect(StatusCode::SEE_OTHER, "/o/applications/")
+            redirect(StatusCode::SEE_OTHER, paths::APPLICATIONS)
         }
         Err(e) => PageError::from(e).into_response(),
     }

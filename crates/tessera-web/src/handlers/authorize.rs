@@ -18,7 +18,8 @@ use tessera_core::token::{self, TokenKind};
 use tessera_store::Session;
 
 use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, login_url, redirect, with_cookies};
+use crate::paths;
+use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
 use crate::state::{AppState, OsEntropy};
 
 /// Human descriptions of the scopes shown on the consent page.
@@ -128,8 +129,8 @@ pub async fn authorize_get(
                     .collect::<Vec<_>>()
                     .join(" ")
             });
-            let next = format!("/o/authorize/?{}", again.to_query());
-            return redirect(StatusCode::FOUND, &login_url(&next));
+            let next = paths::authorize_with(&again.to_query());
+            return redirect(StatusCode::FOUND, &paths::login_then(&next));
         }
     };
     if valid.client.skip_authorization && !valid.prompt.consent {
@@ -175,13 +176,14 @@ fn consent_page(
 <p><strong>{name}</strong> wants to access your account <strong>{user}</strong>. It will be able to:</p>
 <ul class="scopes">{scopes}</ul>
 <p class="muted">You will be sent back to <strong>{host}</strong>. You can revoke this access at any time under “Authorized access”.</p>
-<form method="post" action="/o/authorize/">{hidden}
+<form method="post" action="{action}">{hidden}
 <button type="submit" name="allow" value="Authorize">Authorize</button><button type="submit" name="deny" value="Cancel" class="secondary">Cancel</button>
 </form></div>"#,
         name = esc(&valid.client.name),
         user = esc(&user.user.username),
         hidden = hidden(&fields),
         host = esc(host),
+        action = paths::AUTHORIZE,
     );
     page(
         StatusCode::OK,

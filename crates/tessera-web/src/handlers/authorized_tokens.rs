@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::handlers::applications::require_user;
 use crate::html::{PageError, esc, hidden, page};
+use crate::paths;
 use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, redirect, with_cookies};
 use crate::state::AppState;
 
@@ -31,7 +32,7 @@ pub fn format_time(unix: i64) -> String {
 }
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/authorized_tokens/").await {
+    let user = match require_user(&state, &headers, paths::AUTHORIZED_TOKENS).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -44,12 +45,13 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         .iter()
         .map(|g| {
             format!(
-                r#"<tr><td>{name}</td><td>{scope}</td><td>{granted}</td><td>{expires}</td><td><form method="post" action="/o/authorized_tokens/{id}/delete/">{hidden}<button type="submit" class="danger" name="revoke" value="{id}">Revoke</button></form></td></tr>"#,
+                r#"<tr><td>{name}</td><td>{scope}</td><td>{granted}</td><td>{expires}</td><td><form method="post" action="{action}">{hidden}<button type="submit" class="danger" name="revoke" value="{id}">Revoke</button></form></td></tr>"#,
                 name = esc(&g.client_name),
                 scope = esc(&g.scope),
                 granted = format_time(g.created_at),
                 expires = format_time(g.expires_at),
                 id = g.grant_id,
+                action = paths::authorized_token_delete(g.grant_id),
                 hidden = hidden(&[(CSRF_FIELD, &csrf)]),
             )
         })
@@ -78,7 +80,7 @@ pub async fn delete_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let here = paths::authorized_token_delete(&id);
     let user = match require_user(&state, &headers, &here).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -107,7 +109,7 @@ pub async fn delete_form(
             ),
             action: &here,
             button: "Revoke",
-            cancel_href: "/o/authorized_tokens/",
+            cancel_href: paths::AUTHORIZED_TOKENS,
         },
     )
 }
@@ -117,7 +119,7 @@ pub async fn delete(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let here = paths::authorized_token_delete(&id);
     let user = match require_user(&state, &form.headers, &here).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -132,7 +134,7 @@ pub async fn delete(
     {
         Ok(true) => {
             tracing::info!(target: "tessera::audit", event = "revocation", grant_id, user = %user.user.username, kind = "grant", outcome = "revoked");
-            redirect(StatusCode::SEE_OTHER, "/o/authorized_tokens/")
+            redirect(StatusCode::SEE_OTHER, paths::AUTHORIZED_TOKENS)
         }
         Ok(false) => PageError::not_found().into_response(),
         Err(e) => PageError::from(e).into_response(),
