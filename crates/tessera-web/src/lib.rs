@@ -5,7 +5,8 @@
 //! to the RFC's status, body and headers in one place.
 //!
 //! # Layout
-//! - [`paths`]: every URL path, defined once for the router, the metadata and the tests.
+//! - [`paths`]: every URL path, defined once for the router, the metadata, redirects, page
+//!   links and the tests.
 //! - [`state`]: [`AppState`], settings, the injected clock and randomness.
 //! - [`error`]: the one error type of this boundary.
 //! - [`extract`]: the strict form-POST extractor.
@@ -13,8 +14,10 @@
 //! - [`ratelimit`]: failure counters per client, user and address.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
 //! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health; and the pages:
-//!   authorization (sign-in and consent), accounts, applications, authorized tokens.
-//! - [`html`]: page layout, escaping, the stylesheet, security headers.
+//!   authorization (sign-in and consent), accounts, applications, authorized tokens, each
+//!   with the typed context of its templates.
+//! - [`html`]: rendering the askama templates of `templates/` (one layout, `base.html`, that
+//!   every page extends), their escaper, error pages, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
 //! - [`janitor`]: background cleanup of expired and revoked rows.
 

@@ -128,43 +128,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-/// What a confirmation page asks before a destructive POST.
-pub struct Confirm<'a> {
-    pub title: &'a str,
-    /// Already escaped.
-    pub heading_html: &'a str,
-    /// Already escaped.
-    pub message_html: &'a str,
-    pub action: &'a str,
-    pub button: &'a str,
-    pub cancel_href: &'a str,
-}
-
-/// A page that confirms a destructive action with a CSRF-protected form posting to
-/// `confirm.action`, for the signed-in `user`.
-pub fn confirm_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: &str,
-    confirm: Confirm<'_>,
-) -> Response {
-    let (csrf, set) = csrf_token(state, headers);
-    let body = format!(
-        r#"<div class="card"><h1>{heading}</h1><p>{message}</p>
-<form method="post" action="{action}">{hidden}<button type="submit" class="danger">{button}</button><a class="button secondary" href="{cancel}">Cancel</a></form></div>"#,
-        heading = confirm.heading_html,
-        message = confirm.message_html,
-        action = crate::html::esc(confirm.action),
-        hidden = crate::html::hidden(&[(CSRF_FIELD, &csrf)]),
-        button = crate::html::esc(confirm.button),
-        cancel = crate::html::esc(confirm.cancel_href),
-    );
-    with_cookies(
-        crate::html::page(StatusCode::OK, confirm.title, Some(user), &body),
-        [set],
-    )
-}
-
 /// A POSTed HTML form whose CSRF token matched its cookie.
 #[derive(Debug)]
 pub struct CheckedForm {
