@@ -1,4 +1,4 @@
-//! RFC 7662 introspection (SPEC section 6).
+//! RFC 7662 introspection; where the RFC leaves room, `docs/behaviour.md` ("Introspection").
 //!
 //! Callers: any confidential client (as DOT's resource servers use it), or a bearer access
 //! token carrying the `introspection` scope. Anyone else gets 401 and learns nothing.

@@ -517,7 +517,7 @@ pub fn create_app(db: &str, client_type: &str, grants: &str) -> (String, Option<
     )
 }
 
-/// Undoes the escaping of `tessera_web::html::esc`.
+/// Undoes the escaping of the pages (`tessera_web::html::Escape`).
 pub fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")
         .replace("&#x27;", "'")

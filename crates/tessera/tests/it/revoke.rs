@@ -1,4 +1,5 @@
-//! Revocation (RFC 7009, SPEC section 5), starting with the seed's requests verbatim.
+//! Revocation (RFC 7009; `docs/behaviour.md`, "Revocation"), starting with the seed's
+//! requests verbatim.
 
 use oauth2::basic::BasicClient;
 use oauth2::{

@@ -1,5 +1,5 @@
-//! OpenID Connect userinfo with bearer access tokens; revocation is seen at once (SPEC
-//! section 5 rule 8).
+//! OpenID Connect userinfo with bearer access tokens; revocation is seen at once
+//! (`docs/behaviour.md`, "Userinfo").
 
 use tessera_web::paths;
 
