@@ -1,8 +1,10 @@
 //! Grants and the tokens issued under them.
 //!
 //! A grant is one authorization: a password or client-credentials request, a code exchange,
-//! and every token refreshed from it. Revocation acts on the whole grant (SPEC section 5 rule
-//! 7), so a token is active only while it, and its grant, are live.
+//! and every token refreshed from it. Revocation acts on the whole grant (docs/behaviour.md,
+//! "Revocation"), so a token is active only while it, and its grant, are live. A grant lives
+//! as long as its longest-lived token ([`Issuance::lives_until`]); a refresh extends it to
+//! cover the new tokens and never shortens it ([`Rotation`]).
 
 use serde::Serialize;
 
@@ -77,6 +79,21 @@ pub struct NewGrant {
     pub kind: GrantType,
     pub scope: String,
     pub created_at: UnixTime,
+    /// Until when the grant can matter: [`Issuance::lives_until`] of its first tokens.
+    pub expires_at: UnixTime,
+}
+
+/// A refresh-token rotation to perform once (RFC 6749 section 6): mark `old` used, revoke the
+/// grant's access tokens, insert the new pair and extend the grant to cover them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub old: TokenDigest,
+    pub now: UnixTime,
+    pub access_token: NewToken,
+    pub refresh_token: NewToken,
+    /// The grant lives at least this long afterwards; it is never shortened, so a used
+    /// refresh token issued under a longer lifetime is still recognised when replayed.
+    pub grant_expires_at: UnixTime,
 }
 
 /// Everything known about one stored token, joined with its grant, client and user: what
@@ -157,11 +174,35 @@ pub struct Issuance {
     pub response: TokenResponse,
 }
 
+impl Issuance {
+    /// A grant lives as long as the longest-lived of its tokens: after that, nothing of it
+    /// can be used or replayed, and cleanup may delete it.
+    pub fn lives_until(&self) -> UnixTime {
+        self.refresh_token
+            .as_ref()
+            .map_or(self.access_token.expires_at, |r| {
+                r.expires_at.max(self.access_token.expires_at)
+            })
+    }
+
+    /// The rotation that stores these tokens in place of the refresh token `old`; `None`
+    /// when no refresh token was minted.
+    pub fn rotation(&self, old: TokenDigest, now: UnixTime) -> Option<Rotation> {
+        Some(Rotation {
+            old,
+            now,
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone()?,
+            grant_expires_at: self.lives_until(),
+        })
+    }
+}
+
 /// Mints an access token, and a refresh token when `refresh_scope` is given. The refresh
 /// token keeps the scope the grant was given (RFC 6749 section 6), while the access token may
 /// be narrower.
 pub fn mint(
-    entropy: &mut dyn Entropy,
+    entropy: &dyn Entropy,
     now: UnixTime,
     lifetimes: &Lifetimes,
     access_scope: &Scope,
@@ -336,12 +377,54 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_grant_lives_as_long_as_its_longest_token() {
+        let scope = Scope::parse("read").expect("scope");
+        let lifetimes = Lifetimes {
+            access_token: 3600,
+            refresh_token: 60,
+            ..Lifetimes::default()
+        };
+        let with_refresh = mint(
+            &SeededEntropy::new(4),
+            100,
+            &lifetimes,
+            &scope,
+            Some(&scope),
+        );
+        assert_eq!(
+            with_refresh.lives_until(),
+            100 + 3600,
+            "the access token outlives"
+        );
+        let lifetimes = Lifetimes::default();
+        let with_refresh = mint(
+            &SeededEntropy::new(5),
+            100,
+            &lifetimes,
+            &scope,
+            Some(&scope),
+        );
+        assert_eq!(with_refresh.lives_until(), 100 + lifetimes.refresh_token);
+        let alone = mint(&SeededEntropy::new(6), 100, &lifetimes, &scope, None);
+        assert_eq!(alone.lives_until(), 100 + lifetimes.access_token);
+
+        let old = TokenDigest([9; 32]);
+        let rotation = with_refresh
+            .rotation(old, 100)
+            .expect("has a refresh token");
+        assert_eq!(rotation.old, old);
+        assert_eq!(rotation.grant_expires_at, with_refresh.lives_until());
+        assert_eq!(Some(rotation.refresh_token), with_refresh.refresh_token);
+        assert!(alone.rotation(old, 100).is_none(), "nothing to rotate into");
+    }
+
+    #[test]
     fn mint_issues_distinct_prefixed_tokens() {
         let lifetimes = Lifetimes::default();
         let scope = Scope::parse("read write").expect("scope");
         let narrow = Scope::parse("read").expect("scope");
         let out = mint(
-            &mut SeededEntropy::new(1),
+            &SeededEntropy::new(1),
             1000,
             &lifetimes,
             &narrow,
@@ -361,7 +444,7 @@ pub(crate) mod tests {
         assert_eq!(json["token_type"], "Bearer");
         assert_eq!(json["expires_in"], 3600);
 
-        let no_refresh = mint(&mut SeededEntropy::new(2), 0, &lifetimes, &scope, None);
+        let no_refresh = mint(&SeededEntropy::new(2), 0, &lifetimes, &scope, None);
         let json = serde_json::to_value(&no_refresh.response).expect("json");
         assert!(json.get("refresh_token").is_none());
     }

@@ -3,7 +3,47 @@
 use serde::Serialize;
 
 use crate::UnixTime;
+use crate::client::{Client, ClientType};
 use crate::grant::{TokenContext, TokenType};
+
+/// The scope that lets a bearer access token call the introspection endpoint. Only
+/// applications an operator allows may be granted it.
+pub const INTROSPECTION_SCOPE: &str = "introspection";
+
+/// Who asks to introspect (RFC 7662 section 2.1: the endpoint requires authorization).
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'a> {
+    /// A bearer access token, as found in the store (`None`: unknown).
+    Bearer(Option<&'a TokenContext>),
+    /// An authenticated client.
+    Client(&'a Client),
+}
+
+/// Why a caller may not introspect; the web layer answers 401 with the matching challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerRefused {
+    /// Not a live access token with the introspection scope.
+    Bearer,
+    /// A public client: its `client_id` alone proves nothing.
+    PublicClient,
+}
+
+/// Whether `caller` may introspect: a confidential client (as DOT's resource servers are),
+/// or a live access token carrying [`INTROSPECTION_SCOPE`]. Nobody else learns anything.
+pub fn authorize_caller(caller: Caller<'_>, now: UnixTime) -> Result<(), CallerRefused> {
+    match caller {
+        Caller::Bearer(Some(ctx))
+            if ctx.token_type == TokenType::AccessToken
+                && ctx.is_active(now)
+                && ctx.scope.split(' ').any(|s| s == INTROSPECTION_SCOPE) =>
+        {
+            Ok(())
+        }
+        Caller::Bearer(_) => Err(CallerRefused::Bearer),
+        Caller::Client(c) if c.client_type == ClientType::Confidential => Ok(()),
+        Caller::Client(_) => Err(CallerRefused::PublicClient),
+    }
+}
 
 /// The introspection response body. Inactive tokens are exactly `{"active": false}`
 /// (section 2.2: nothing else may reveal why).
@@ -66,7 +106,54 @@ pub fn introspect(found: Option<&TokenContext>, now: UnixTime, issuer: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grant::tests::refresh_ctx;
+    use crate::grant::tests::{client, refresh_ctx};
+
+    #[test]
+    fn only_confidential_clients_and_scoped_live_access_tokens_may_introspect() {
+        let confidential = client(1);
+        assert_eq!(authorize_caller(Caller::Client(&confidential), 0), Ok(()));
+        let mut public = client(2);
+        public.client_type = ClientType::Public;
+        assert_eq!(
+            authorize_caller(Caller::Client(&public), 0),
+            Err(CallerRefused::PublicClient)
+        );
+
+        let mut bearer = refresh_ctx(1);
+        bearer.token_type = TokenType::AccessToken;
+        bearer.scope = "read introspection".into();
+        assert_eq!(authorize_caller(Caller::Bearer(Some(&bearer)), 500), Ok(()));
+        let refused = Err(CallerRefused::Bearer);
+        assert_eq!(
+            authorize_caller(Caller::Bearer(None), 500),
+            refused,
+            "unknown"
+        );
+        assert_eq!(
+            authorize_caller(Caller::Bearer(Some(&bearer)), 1000),
+            refused,
+            "expired"
+        );
+        let mut scoped_out = bearer.clone();
+        scoped_out.scope = "read introspectionx".into();
+        assert_eq!(
+            authorize_caller(Caller::Bearer(Some(&scoped_out)), 500),
+            refused
+        );
+        let mut refresh = bearer.clone();
+        refresh.token_type = TokenType::RefreshToken;
+        assert_eq!(
+            authorize_caller(Caller::Bearer(Some(&refresh)), 500),
+            refused,
+            "a refresh token is not a bearer credential"
+        );
+        let mut revoked = bearer;
+        revoked.grant_revoked_at = Some(10);
+        assert_eq!(
+            authorize_caller(Caller::Bearer(Some(&revoked)), 500),
+            refused
+        );
+    }
 
     #[test]
     fn inactive_is_exactly_active_false() {

@@ -15,13 +15,15 @@
 //! - [`code`]: authorization codes: single use, bound to client, redirect URI and PKCE.
 //! - [`pkce`]: RFC 7636 challenges and verification.
 //! - [`token_request`]: the token endpoint's request vocabulary (section 4 and 6).
+//! - [`registration`]: registering a client (command line and pages alike), usernames.
 //! - [`revocation`]: RFC 7009 decisions.
 //! - [`introspection`]: RFC 7662 responses.
 //! - [`password`]: Argon2id hashing for user passwords and operator-chosen client secrets.
-//! - [`entropy`]: the injected source of randomness.
+//! - [`entropy`], [`clock`]: the injected sources of randomness and time.
 
 pub mod authorize;
 pub mod client;
+pub mod clock;
 pub mod code;
 pub mod entropy;
 pub mod error;
@@ -30,6 +32,7 @@ pub mod grant;
 pub mod introspection;
 pub mod password;
 pub mod pkce;
+pub mod registration;
 pub mod revocation;
 pub mod scope;
 pub mod token;

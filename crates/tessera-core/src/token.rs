@@ -96,7 +96,7 @@ impl std::fmt::Debug for GeneratedToken {
     }
 }
 
-pub fn generate(kind: TokenKind, entropy: &mut dyn Entropy) -> GeneratedToken {
+pub fn generate(kind: TokenKind, entropy: &dyn Entropy) -> GeneratedToken {
     let mut random = [0u8; 32];
     entropy.fill(&mut random);
     let mut text = String::with_capacity(TOKEN_LEN);
@@ -132,9 +132,9 @@ mod tests {
 
     #[test]
     fn generated_tokens_are_recognised_with_their_kind() {
-        let mut e = SeededEntropy::new(42);
+        let e = SeededEntropy::new(42);
         for kind in TokenKind::ALL {
-            let t = generate(kind, &mut e);
+            let t = generate(kind, &e);
             assert_eq!(t.text.len(), TOKEN_LEN);
             assert!(t.text.starts_with(kind.prefix()));
             assert!(
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn altered_tokens_are_not_recognised() {
-        let t = generate(TokenKind::AccessToken, &mut SeededEntropy::new(3));
+        let t = generate(TokenKind::AccessToken, &SeededEntropy::new(3));
         let mut bytes = t.text.clone().into_bytes();
         bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(bytes).expect("ascii");
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_the_token() {
-        let t = generate(TokenKind::RefreshToken, &mut SeededEntropy::new(9));
+        let t = generate(TokenKind::RefreshToken, &SeededEntropy::new(9));
         let shown = format!("{t:?}");
         assert!(!shown.contains(&t.text[PREFIX_LEN..PREFIX_LEN + 10]));
     }
@@ -179,8 +179,8 @@ mod tests {
         #[test]
         fn distinct_seeds_give_distinct_tokens(a in any::<u64>(), b in any::<u64>()) {
             prop_assume!(a | 1 != b | 1);
-            let ta = generate(TokenKind::AccessToken, &mut SeededEntropy::new(a));
-            let tb = generate(TokenKind::AccessToken, &mut SeededEntropy::new(b));
+            let ta = generate(TokenKind::AccessToken, &SeededEntropy::new(a));
+            let tb = generate(TokenKind::AccessToken, &SeededEntropy::new(b));
             prop_assert_ne!(ta.text, tb.text);
         }
     }

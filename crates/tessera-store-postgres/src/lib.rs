@@ -10,12 +10,15 @@
 //! 503, and recovers by itself; migrations are applied on the first successful connection,
 //! under an advisory lock so that nodes starting together apply them once.
 //!
+//! The SQL itself is shared with SQLite in `tessera_store::sql`; this crate supplies the
+//! connection ([`conn`]) and runs operations on a pooled connection or in a transaction.
+//!
 //! # Layout
-//! - this module: connection settings, the pool, migrations.
-//! - [`queries`]: the SQL of each [`Store`](tessera_store::Store) operation.
+//! - this module: connection settings, the pool, migrations, transactions.
+//! - [`conn`]: one statement on a connection, parameters and values converted.
 //! - [`testing`]: isolated schemas for tests on a real server.
 
-mod queries;
+mod conn;
 pub mod testing;
 
 use std::sync::Arc;
@@ -23,8 +26,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tessera_store::sql::{BoxFuture, Database, Op};
 use tessera_store::{StoreError, StoreResult};
 use tokio_postgres::NoTls;
+
+use crate::conn::PgConn;
 
 /// The schema migrations, in order.
 const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
@@ -59,8 +65,8 @@ pub struct PostgresStore {
     migrating: Arc<tokio::sync::Mutex<()>>,
 }
 
-pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl Into<tessera_store::BoxError>) -> StoreError {
+    StoreError::unavailable(e)
 }
 
 /// Whether a URL names a PostgreSQL database.
@@ -74,7 +80,7 @@ impl PostgresStore {
     pub fn new(url: &str, settings: PoolSettings) -> StoreResult<Self> {
         let mut config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+            .map_err(|e| StoreError::unavailable(InvalidUrl(e)))?;
         config.connect_timeout(settings.timeout);
         let statement_timeout = format!(
             "-c statement_timeout={}",
@@ -154,8 +160,41 @@ impl PostgresStore {
     }
 
     /// A pooled connection to a migrated database.
-    pub(crate) async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
+    async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
         self.migrate().await?;
         self.pool.get().await.map_err(unavailable)
+    }
+}
+
+/// A URL that does not parse, with the driver's reason as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid PostgreSQL URL")]
+struct InvalidUrl(#[source] tokio_postgres::Error);
+
+impl Database for PostgresStore {
+    /// Any pooled connection, outside a transaction: each statement sees every commit made
+    /// before it began, on any node.
+    fn read<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
+        Box::pin(async move {
+            let conn = self.conn().await?;
+            op(&mut PgConn(&conn)).await
+        })
+    }
+
+    /// One transaction; the result is returned only after PostgreSQL commits it (durable
+    /// with the default `synchronous_commit=on`).
+    fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
+        Box::pin(async move {
+            let mut conn = self.conn().await?;
+            let tx = conn.transaction().await.map_err(unavailable)?;
+            let result = op(&mut PgConn(&tx)).await?;
+            tx.commit().await.map_err(unavailable)?;
+            Ok(result)
+        })
+    }
+
+    /// One statement commits by itself: no BEGIN and COMMIT round trips.
+    fn write_one<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
+        self.read(op)
     }
 }

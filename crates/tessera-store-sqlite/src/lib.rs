@@ -11,19 +11,25 @@
 //! Reads run on a small pool of read-only connections, on the calling thread; in WAL mode
 //! they never wait for the writer, and each statement sees every commit made before it began.
 //!
+//! The SQL itself is shared with PostgreSQL in `tessera_store::sql`; this crate supplies the
+//! connection ([`conn`]) and runs operations on the writer thread or a reader.
+//!
 //! # Layout
 //! - this module: opening, migrations, the writer thread and the read pool.
-//! - [`queries`]: the SQL of each [`Store`](tessera_store::Store) operation.
+//! - [`conn`]: one statement on a rusqlite connection, parameters and values converted.
 
-mod queries;
+mod conn;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
+use tessera_store::sql::{BoxFuture, Database, Op, complete_now};
 use tessera_store::{StoreError, StoreResult};
 use tokio::sync::oneshot;
+
+use crate::conn::SqliteConn;
 
 /// The schema migrations, in order; `PRAGMA user_version` records how many are applied.
 const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
@@ -37,7 +43,7 @@ const READERS: usize = 8;
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// A write job: given the connection (or `None` when the transaction could not begin), does
 /// its work and returns how to answer once the group's commit is known.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+type Job = Box<dyn FnOnce(Option<&mut SqliteConn>) -> Completion + Send>;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -47,7 +53,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<SqliteConn>>,
 }
 
 /// Parses `sqlite://PATH` (`sqlite://tessera.db`, `sqlite:///var/lib/tessera/t.db`); a bare
@@ -60,8 +66,8 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
     (!rest.is_empty()).then(|| PathBuf::from(rest))
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: impl Into<tessera_store::BoxError>) -> StoreError {
+    StoreError::unavailable(e)
 }
 
 /// Waits for another process's write lock (`tessera cleartokens` beside a running server) in
@@ -72,8 +78,12 @@ fn busy_wait(attempt: i32) -> bool {
     attempt < 5000
 }
 
+/// Distinct statements kept prepared per connection: every statement the store runs fits.
+const STATEMENT_CACHE: usize = 64;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_handler(Some(busy_wait))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
@@ -152,7 +162,7 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("tessera-sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(SqliteConn::new(writer), rx))
             .map_err(unavailable)?;
         let inner = Arc::new(Inner {
             path,
@@ -170,29 +180,26 @@ impl SqliteStore {
     /// Opens the store named by a `sqlite://` URL.
     pub fn open_url(url: &str) -> StoreResult<Self> {
         let path = path_from_url(url)
-            .ok_or_else(|| StoreError::Unavailable(format!("not a sqlite:// URL: {url}")))?;
+            .ok_or_else(|| StoreError::unavailable(format!("not a sqlite:// URL: {url}")))?;
         Self::open(path)
     }
 
-    /// Runs `f` in the next group transaction and answers once that group is committed.
-    async fn write<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
+    /// Sends a job to the writer thread; answers once its group is committed.
+    async fn send<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut SqliteConn) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
         let job: Job = Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => Err(StoreError::Unavailable(
-                    "could not begin a transaction".into(),
-                )),
+                None => Err(unavailable("could not begin a transaction")),
             };
             Box::new(move |commit| {
                 let answer = match (result, commit) {
                     (Ok(v), Ok(())) => Ok(v),
                     (Err(e), _) => Err(e),
-                    (Ok(_), Err(e)) => Err(StoreError::Unavailable(e)),
+                    (Ok(_), Err(e)) => Err(unavailable(e)),
                 };
                 // The caller may have gone away (client disconnected); the write still stands.
                 let _ = tx.send(answer);
@@ -207,48 +214,63 @@ impl SqliteStore {
         rx.await
             .map_err(|_| unavailable("the writer thread dropped the job"))?
     }
+}
 
-    /// Runs `f` on a pooled read-only connection, on the calling thread. Reads are index
-    /// lookups of microseconds against pages the OS has cached; handing each to the blocking
-    /// pool cost more than the query (measured with bench/run.sh, see BENCHMARKS.md).
-    async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        F: FnOnce(&Connection) -> rusqlite::Result<T>,
-    {
-        let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => open_reader(&self.inner.path).map_err(unavailable)?,
-        };
-        let result = f(&conn).map_err(unavailable);
-        if let Ok(mut v) = self.inner.readers.lock()
-            && v.len() < READERS
-        {
-            v.push(conn);
-        }
-        result
+impl Database for SqliteStore {
+    /// Runs on a pooled read-only connection, on the calling thread. Reads are index lookups
+    /// of microseconds against pages the OS has cached; handing each to the blocking pool
+    /// cost more than the query (measured with bench/run.sh, see BENCHMARKS.md).
+    fn read<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
+        Box::pin(async move {
+            let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => SqliteConn::new(open_reader(&self.inner.path).map_err(unavailable)?),
+            };
+            let result = complete_now(op(&mut conn));
+            if let Ok(mut v) = self.inner.readers.lock()
+                && v.len() < READERS
+            {
+                v.push(conn);
+            }
+            result
+        })
+    }
+
+    /// Runs in its own savepoint of the writer's next group transaction.
+    fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
+        Box::pin(self.send(move |conn| complete_now(op(conn))))
+    }
+
+    /// All in one job: one commit (one fsync) for the whole cleanup batch.
+    fn write_each<T: Send + 'static>(&self, ops: Vec<Op<T>>) -> BoxFuture<'_, StoreResult<Vec<T>>> {
+        Box::pin(self.send(move |conn| {
+            ops.into_iter()
+                .map(|op| complete_now(op(&mut *conn)))
+                .collect()
+        }))
     }
 }
 
 fn in_savepoint<T>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    conn: &mut SqliteConn,
+    f: impl FnOnce(&mut SqliteConn) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.execute_batch("SAVEPOINT job").map_err(unavailable)?;
+    conn.batch("SAVEPOINT job")?;
     let result = f(conn);
     let end = if result.is_ok() {
-        conn.execute_batch("RELEASE job")
+        conn.batch("RELEASE job")
     } else {
-        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        conn.batch("ROLLBACK TO job; RELEASE job")
     };
     match (result, end) {
         (Ok(v), Ok(())) => Ok(v),
         (Err(e), _) => Err(e),
-        (Ok(_), Err(e)) => Err(unavailable(e)),
+        (Ok(_), Err(e)) => Err(e),
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: SqliteConn, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -257,15 +279,15 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        let began = conn.batch("BEGIN IMMEDIATE");
         let completions: Vec<Completion> = match &began {
-            Ok(()) => jobs.into_iter().map(|job| job(Some(&conn))).collect(),
+            Ok(()) => jobs.into_iter().map(|job| job(Some(&mut conn))).collect(),
             Err(_) => jobs.into_iter().map(|job| job(None)).collect(),
         };
         let commit = match began {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| {
+            Ok(()) => conn.batch("COMMIT").map_err(|e| {
                 tracing::error!(error = %e, "SQLite commit failed");
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = conn.batch("ROLLBACK");
                 e.to_string()
             }),
             Err(e) => {

@@ -24,7 +24,8 @@ async fn the_wal_stays_bounded_under_constant_writes() {
     use tessera_core::client::{ClientType, GrantType, SecretHash};
     use tessera_core::grant::{NewGrant, NewToken, TokenType};
     use tessera_core::token::TokenDigest;
-    use tessera_store::{NewClient, Store};
+    use tessera_store::NewClient;
+    use tessera_store::prelude::*;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("t.db");
@@ -73,6 +74,7 @@ async fn the_wal_stays_bounded_under_constant_writes() {
                 kind: GrantType::ClientCredentials,
                 scope: "read ".repeat(40),
                 created_at: 0,
+                expires_at: 10,
             };
             let token = NewToken {
                 digest: TokenDigest(digest),

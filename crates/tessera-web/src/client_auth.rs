@@ -147,15 +147,6 @@ pub enum Login {
     },
 }
 
-/// A hash to verify when the user does not exist, so the answer takes as long as for a wrong
-/// password and does not reveal which usernames exist.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        password::hash("tessera-dummy", &mut crate::state::OsEntropy).unwrap_or_default()
-    })
-}
-
 /// Checks a username and password (the password grant and the sign-in page). Failures count
 /// against the username and the caller's address.
 pub async fn check_user_password(
@@ -168,7 +159,7 @@ pub async fn check_user_password(
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_owned());
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
     let ok = verify_argon2_off_runtime(state, secret.to_owned(), hash).await?;
     match user {
         Some(u) if ok && u.password_hash.is_some() => Ok(Login::Valid { user_id: u.id }),

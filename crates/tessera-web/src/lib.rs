@@ -19,7 +19,6 @@
 //! - [`html`]: rendering the askama templates of `templates/` (one layout, `base.html`, that
 //!   every page extends), their escaper, error pages, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
-//! - [`janitor`]: background cleanup of expired and revoked rows.
 
 pub mod client_auth;
 pub mod cors;
@@ -27,7 +26,6 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod html;
-pub mod janitor;
 pub mod paths;
 pub mod ratelimit;
 pub mod session;
@@ -42,7 +40,7 @@ use axum::middleware::map_response;
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use state::{AppState, Clock, OsEntropy, Settings, SystemClock};
+pub use state::{AppState, Settings};
 
 /// Registers `route` at `path` with and without its trailing slash (`docs/behaviour.md`,
 /// "Requests"), so both spellings share one method router and so one 405 + `Allow`.

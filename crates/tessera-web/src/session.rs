@@ -17,7 +17,7 @@ use tessera_store::{NewSession, Session};
 
 use crate::html::PageError;
 use crate::paths;
-use crate::state::{AppState, OsEntropy};
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
 pub const CSRF_COOKIE: &str = "tessera_csrf";
@@ -63,7 +63,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Ses
 
 /// Starts a session for `user_id`: the `Set-Cookie` value to send.
 pub async fn start(state: &AppState, user_id: i64) -> Result<Option<HeaderValue>, PageError> {
-    let t = token::generate(TokenKind::Session, &mut OsEntropy);
+    let t = token::generate(TokenKind::Session, &*state.entropy);
     let now = state.now();
     let lifetime = state.settings.session_seconds;
     state
@@ -93,7 +93,7 @@ pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<Head
             (v.to_owned(), None)
         }
         _ => {
-            let fresh = alphanumeric(&mut OsEntropy, 32);
+            let fresh = alphanumeric(&*state.entropy, 32);
             let header = cookie_header(state, CSRF_COOKIE, &fresh, 7 * 24 * 3600);
             (fresh, header)
         }

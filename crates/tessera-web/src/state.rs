@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tessera_core::UnixTime;
+use tessera_core::clock::Clock;
 use tessera_core::entropy::Entropy;
 use tessera_core::grant::Lifetimes;
 use tessera_core::pkce::PkcePolicy;
@@ -42,39 +43,13 @@ impl Settings {
     }
 }
 
-/// The current time, injected so tests can move it.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> UnixTime;
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> UnixTime {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    }
-}
-
-/// The operating system's random generator.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        // Without OS randomness no token can be issued safely; stopping is the only answer.
-        #[allow(clippy::expect_used)]
-        getrandom::fill(buf).expect("the operating system's random generator failed");
-    }
-}
-
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
+    /// The one source of randomness for tokens, codes, secrets and salts.
+    pub entropy: Arc<dyn Entropy>,
     pub limiter: Arc<RateLimiter>,
     pub secret_cache: Arc<SecretCache>,
     /// Bounds concurrent Argon2 verifications (each takes ~19 MiB and tens of ms).
@@ -82,16 +57,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
-        Self::with_clock(store, settings, Arc::new(SystemClock))
-    }
-
-    pub fn with_clock(store: Arc<dyn Store>, settings: Settings, clock: Arc<dyn Clock>) -> Self {
+    /// The binary passes the system clock and the operating system's randomness; tests may
+    /// pass a clock they move and a seeded generator.
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
         Self {
             store,
             settings: Arc::new(settings),
             clock,
+            entropy,
             limiter,
             secret_cache: Arc::new(SecretCache::new(4096)),
             argon2_permits: Arc::new(Semaphore::new(4)),

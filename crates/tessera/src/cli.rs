@@ -1,8 +1,13 @@
-//! The command line (SPEC section 2), mirroring DOT's management commands.
+//! The command line, mirroring DOT's management commands (README.md, "Commands").
+//!
+//! The configuration flags are not declared here: each comes from its key's declaration in
+//! [`crate::config`], so a key's flag, file key and variable cannot disagree.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use crate::config::{FlagScope, KEYS, Key, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,29 +20,83 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
-#[derive(Debug, Clone, Args)]
-pub struct StoreArgs {
-    /// Store URL: sqlite://PATH (default sqlite://tessera.db).
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Configuration file (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+/// `--config` and the flags of the configuration keys a command takes: with `SERVE`, also
+/// those only `serve` takes (`--bind`, `--issuer`).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigArgs<const SERVE: bool> {
+    pub overrides: Overrides,
+}
+
+/// The flags of every command but `serve`.
+pub type StoreArgs = ConfigArgs<false>;
+/// The flags of `serve`.
+pub type ServeArgs = ConfigArgs<true>;
+
+const CONFIG_ARG: &str = "config";
+
+impl<const SERVE: bool> ConfigArgs<SERVE> {
+    fn keys() -> impl Iterator<Item = &'static Key> {
+        KEYS.iter()
+            .filter(|k| k.flag.is_some_and(|f| SERVE || f.scope == FlagScope::Every))
+    }
+}
+
+impl<const SERVE: bool> FromArgMatches for ConfigArgs<SERVE> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        if let Some(path) = matches.get_one::<PathBuf>(CONFIG_ARG) {
+            self.overrides.config = Some(path.clone());
+        }
+        for key in Self::keys() {
+            if let Some(value) = matches.get_one::<String>(key.name) {
+                self.overrides.values.retain(|(name, _)| *name != key.name);
+                self.overrides.values.push((key.name, value.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<const SERVE: bool> Args for ConfigArgs<SERVE> {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        let defaults = crate::config::default_texts();
+        for key in Self::keys() {
+            let mut help = key.doc.trim().to_owned();
+            if let Some(default) = defaults.get(key.name) {
+                help.push_str(&format!(" [default: {default}]"));
+            }
+            help.push_str(&format!(" [env: {}]", key.env_var()));
+            let mut arg = Arg::new(key.name).long(key.flag_name()).help(help);
+            if let Some(flag) = key.flag {
+                arg = arg.value_name(flag.value_name);
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd.arg(
+            Arg::new(CONFIG_ARG)
+                .long(CONFIG_ARG)
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Configuration file (TOML) [env: TESSERA_CONFIG]"),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
     Serve {
-        /// Address to listen on (default 127.0.0.1:8000).
-        #[arg(long, value_name = "ADDR")]
-        bind: Option<String>,
-        /// Issuer URL (default http://<bind>/o).
-        #[arg(long, value_name = "URL")]
-        issuer: Option<String>,
         #[command(flatten)]
-        store: StoreArgs,
+        config: ServeArgs,
     },
     /// Apply the store's migrations.
     Migrate {

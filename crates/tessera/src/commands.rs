@@ -1,86 +1,81 @@
-//! What each command does. Each returns the text to print on stdout, or a one-line error.
+//! What each command does. Each returns the text to print on stdout, or an error whose cause
+//! chain `main` prints on one line.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use serde_json::json;
-use tessera_core::client::{
-    self, Client, ClientType, GrantType, SecretHash, validate_client_id, validate_registration,
-};
-use tessera_core::entropy::alphanumeric;
+use tessera_core::client::{self, Client, ClientType, GrantType};
+use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::entropy::{Entropy, OsEntropy};
 use tessera_core::grant::{self, NewGrant};
 use tessera_core::password;
-use tessera_core::token::{self, TokenKind};
+use tessera_core::registration::{
+    Registered, Registration, RegistrationError, SecretChoice, register, validate_username,
+};
+use tessera_store::janitor;
 use tessera_store::{NewClient, NewUser, Store, StoreError, User};
 use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
-use tessera_web::{AppState, Clock, OsEntropy, SystemClock};
+use tessera_web::AppState;
 
-use crate::cli::{Command, CreateApplication, StoreArgs};
-use crate::config::{self, Config, LogFormat, Overrides};
+use crate::cli::{Command, CreateApplication};
+use crate::config::{self, Config, LogFormat, Overrides, redact_url};
 
-type CommandResult = Result<String, String>;
+type CommandResult = crate::Result<String>;
 
-fn store_error(e: StoreError) -> String {
-    e.to_string()
+/// The process's clock: the server and every command read time from it.
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
 }
 
-async fn find_user(store: &dyn Store, name: &str) -> Result<User, String> {
+/// The process's randomness: the one place the operating system's generator is made; the
+/// server and every command draw from it.
+fn entropy() -> Arc<dyn Entropy> {
+    Arc::new(OsEntropy)
+}
+
+async fn find_user(store: &dyn Store, name: &str) -> crate::Result<User> {
     store
         .user_by_username(name)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| format!("no user named {name:?}"))
+        .await?
+        .ok_or_else(|| anyhow!("no user named {name:?}"))
 }
 
-async fn find_client(store: &dyn Store, client_id: &str) -> Result<Client, String> {
+async fn find_client(store: &dyn Store, client_id: &str) -> crate::Result<Client> {
     store
         .client_by_client_id(client_id)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| format!("no client with id {client_id:?}"))
+        .await?
+        .ok_or_else(|| anyhow!("no client with id {client_id:?}"))
 }
 
 /// Loads the configuration for a command and starts logging at `default_level` (unless
 /// `RUST_LOG` says otherwise).
-fn load_config(
-    store: &StoreArgs,
-    extra: Vec<(&'static str, String)>,
-    default_level: &str,
-) -> Result<Config, String> {
+fn load_config(overrides: &Overrides, default_level: &str) -> crate::Result<Config> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let mut values = extra;
-    if let Some(url) = &store.database_url {
-        values.push(("database_url", url.clone()));
-    }
-    let config = config::load(
-        &env,
-        &Overrides {
-            config: store.config.clone(),
-            values,
-        },
-    )?;
+    let config = config::load(&env, overrides)?;
     init_logging(config.log_format, default_level);
     Ok(config)
 }
 
 /// Opens the store the URL names. With `require`, a PostgreSQL database must answer now (and
 /// is migrated); otherwise a node may start before its database and connect when it can.
-async fn open_store(config: &Config, require: bool) -> Result<Arc<dyn Store>, String> {
+async fn open_store(config: &Config, require: bool) -> crate::Result<Arc<dyn Store>> {
     if is_postgres_url(&config.database_url) {
-        let store = PostgresStore::new(&config.database_url, config.pool).map_err(store_error)?;
+        let store = PostgresStore::new(&config.database_url, config.pool())?;
         match store.migrate().await {
             Ok(()) => {}
-            Err(e) if require => return Err(store_error(e)),
+            Err(e) if require => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "the database is not reachable yet; /ready answers 503 until it is")
             }
         }
         Ok(Arc::new(store))
     } else {
-        let store = SqliteStore::open_url(&config.database_url).map_err(store_error)?;
+        let store = SqliteStore::open_url(&config.database_url)?;
         Ok(Arc::new(store))
     }
 }
@@ -100,28 +95,20 @@ fn init_logging(format: LogFormat, default_level: &str) {
 
 pub async fn run(command: Command) -> CommandResult {
     match command {
-        Command::Serve {
-            bind,
-            issuer,
-            store,
-        } => {
-            let mut extra = Vec::new();
-            if let Some(b) = bind {
-                extra.push(("bind", b));
-            }
-            if let Some(i) = issuer {
-                extra.push(("issuer", i));
-            }
-            let config = load_config(&store, extra, "info")?;
+        Command::Serve { config } => {
+            let config = load_config(&config.overrides, "info")?;
             serve(config).await
         }
         Command::Migrate { store } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             open_store(&config, true).await?;
-            Ok(format!("migrations applied to {}", config.database_url))
+            Ok(format!(
+                "migrations applied to {}",
+                redact_url(&config.database_url)
+            ))
         }
         Command::Createapplication(args) => {
-            let config = load_config(&args.store, vec![], "warn")?;
+            let config = load_config(&args.store.overrides, "warn")?;
             create_application(&config, args).await
         }
         Command::Createuser {
@@ -130,16 +117,13 @@ pub async fn run(command: Command) -> CommandResult {
             password_stdin,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             create_user(&config, username, email, password_stdin).await
         }
         Command::Cleartokens { store } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             let store = open_store(&config, true).await?;
-            let p =
-                tessera_web::janitor::purge_all(&*store, &SystemClock, config.janitor_batch_size)
-                    .await
-                    .map_err(store_error)?;
+            let p = janitor::purge_all(&*store, &*clock(), config.janitor_batch_size).await?;
             Ok(format!(
                 "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
                 p.grants, p.access_tokens, p.refresh_tokens, p.other
@@ -151,7 +135,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             revoke(&config, user, client, json).await
         }
         Command::Createtoken {
@@ -162,7 +146,7 @@ pub async fn run(command: Command) -> CommandResult {
             json,
             store,
         } => {
-            let config = load_config(&store, vec![], "warn")?;
+            let config = load_config(&store.overrides, "warn")?;
             create_tokens(&config, &client_id, user, scope, count, json).await
         }
     }
@@ -194,22 +178,29 @@ async fn serve(config: Config) -> CommandResult {
     let store = open_store(&config, false).await?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::new(store.clone(), config.web_settings());
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let clock = clock();
+    let state = AppState::new(
+        store.clone(),
+        config.web_settings(),
+        clock.clone(),
+        entropy(),
+    );
     if config.janitor_interval_seconds > 0 {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        tokio::spawn(tessera_web::janitor::run(
+        tokio::spawn(janitor::run(
             store,
             clock,
             Duration::from_secs(config.janitor_interval_seconds),
             config.janitor_batch_size,
         ));
     }
-    tracing::info!(address = %local, issuer = %config.issuer, database = %config.database_url, "listening");
+    tracing::info!(address = %local, issuer = %config.issuer, database = %redact_url(&config.database_url), "listening");
     tessera_web::serve(listener, state, shutdown_signal())
         .await
-        .map_err(|e| format!("server error: {e}"))?;
+        .context("server error")?;
     Ok(String::new())
 }
 
@@ -218,80 +209,81 @@ fn split_list(text: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Words a refused registration for the command line: the flag to change, where there is one.
+fn registration_error(e: RegistrationError) -> anyhow::Error {
+    match e {
+        RegistrationError::RedirectUriRequired => anyhow!(
+            "--redirect-uris is required for authorization-code, implicit and openid-hybrid applications"
+        ),
+        RegistrationError::SecretForPublicClient => {
+            anyhow!("a public client has no secret: drop --client-secret")
+        }
+        RegistrationError::EmptySecret => anyhow!("--client-secret must not be empty"),
+        RegistrationError::Name => anyhow!("--name must be 1 to 255 characters"),
+        other => other.into(),
+    }
+}
+
 async fn create_application(config: &Config, args: CreateApplication) -> CommandResult {
     let client_type = ClientType::parse(&args.client_type).ok_or_else(|| {
-        format!(
+        anyhow!(
             "invalid client type {:?}: expected confidential or public",
             args.client_type
         )
     })?;
-    let grant_types = client::parse_grant_types(&args.grant_types)?;
-    let redirect_uris = split_list(args.redirect_uris);
-    let post_logout_redirect_uris = split_list(args.post_logout_redirect_uris);
-    let allowed_origins = split_list(args.allowed_origins);
-    validate_registration(
-        &grant_types,
-        &redirect_uris,
-        &post_logout_redirect_uris,
-        &allowed_origins,
-    )
-    .map_err(|e| e.replace("a redirect URI is required", "--redirect-uris is required"))?;
-    let mut entropy = OsEntropy;
-    let client_id = match args.client_id {
-        Some(id) => {
-            validate_client_id(&id)?;
-            id
-        }
-        None => alphanumeric(&mut entropy, 40),
+    let registration = Registration {
+        name: args.name,
+        client_type,
+        grant_types: client::parse_grant_types(&args.grant_types).map_err(anyhow::Error::msg)?,
+        redirect_uris: split_list(args.redirect_uris),
+        post_logout_redirect_uris: split_list(args.post_logout_redirect_uris),
+        allowed_origins: split_list(args.allowed_origins),
+        algorithm: args.algorithm,
+        client_id: args.client_id,
+        secret: args
+            .client_secret
+            .map_or(SecretChoice::Generate, SecretChoice::Chosen),
     };
-    let (secret_text, secret) = match (client_type, args.client_secret) {
-        (ClientType::Public, Some(_)) => {
-            return Err("a public client has no secret: drop --client-secret".into());
-        }
-        (ClientType::Public, None) => (None, SecretHash::None),
-        (ClientType::Confidential, Some(chosen)) => {
-            if chosen.is_empty() {
-                return Err("--client-secret must not be empty".into());
-            }
-            let hash = tokio::task::spawn_blocking({
-                let chosen = chosen.clone();
-                move || password::hash(&chosen, &mut OsEntropy)
-            })
-            .await
-            .map_err(|e| e.to_string())??;
-            (Some(chosen), SecretHash::Argon2(hash))
-        }
-        (ClientType::Confidential, None) => {
-            let generated = token::generate(TokenKind::ClientSecret, &mut entropy);
-            let hash = SecretHash::Sha256(generated.digest.0);
-            (Some(generated.text), hash)
-        }
-    };
+    registration.check().map_err(registration_error)?;
+    // A chosen secret costs an Argon2id hash: off the runtime's worker threads.
+    let registered = tokio::task::spawn_blocking({
+        let registration = registration.clone();
+        let entropy = entropy();
+        move || register(&registration, &*entropy)
+    })
+    .await
+    .context("the hashing task failed")?
+    .map_err(registration_error)?;
     let store = open_store(config, true).await?;
     let user_id = match &args.user {
         Some(name) => Some(find_user(&*store, name).await?.id),
         None => None,
     };
-    let name = args.name.unwrap_or_else(|| client_id.clone());
+    let Registered {
+        client_id,
+        name,
+        secret,
+        secret_text,
+    } = registered;
     store
         .insert_client(NewClient {
             client_id: client_id.clone(),
             name: name.clone(),
             client_type,
-            grant_types,
+            grant_types: registration.grant_types,
             secret,
-            redirect_uris,
-            post_logout_redirect_uris,
-            allowed_origins,
+            redirect_uris: registration.redirect_uris,
+            post_logout_redirect_uris: registration.post_logout_redirect_uris,
+            allowed_origins: registration.allowed_origins,
             user_id,
             skip_authorization: args.skip_authorization,
-            algorithm: args.algorithm,
-            created_at: SystemClock.now(),
+            algorithm: registration.algorithm,
+            created_at: clock().now(),
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => format!("a client with id {client_id:?} already exists"),
-            other => other.to_string(),
+            StoreError::Conflict(_) => anyhow!("a client with id {client_id:?} already exists"),
+            other => other.into(),
         })?;
     if args.json {
         Ok(json!({"client_id": client_id, "client_secret": secret_text}).to_string())
@@ -306,43 +298,31 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
     }
 }
 
-fn validate_username(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 150
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid username {name:?}: use 1 to 150 characters without spaces"
-        ))
-    }
-}
-
 async fn create_user(
     config: &Config,
     username: String,
     email: Option<String>,
     password_stdin: bool,
 ) -> CommandResult {
-    validate_username(&username)?;
+    validate_username(&username).map_err(anyhow::Error::msg)?;
     let password_hash = if password_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            .context("cannot read the password from standard input")?;
         let password = line
             .strip_suffix('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .unwrap_or(&line)
             .to_owned();
         if password.is_empty() {
-            return Err("the password read from standard input is empty".into());
+            return Err(anyhow!("the password read from standard input is empty"));
         }
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password, &mut OsEntropy))
+        let hash = tokio::task::spawn_blocking(move || password::hash(&password, &*entropy()))
             .await
-            .map_err(|e| e.to_string())??;
+            .context("the hashing task failed")?
+            .map_err(anyhow::Error::msg)?;
         Some(hash)
     } else {
         None
@@ -353,12 +333,12 @@ async fn create_user(
             username: username.clone(),
             email: email.unwrap_or_default(),
             password_hash,
-            created_at: SystemClock.now(),
+            created_at: clock().now(),
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(_) => format!("a user named {username:?} already exists"),
-            other => other.to_string(),
+            StoreError::Conflict(_) => anyhow!("a user named {username:?} already exists"),
+            other => other.into(),
         })?;
     Ok(format!(
         "User {:?} created (id {}).",
@@ -373,25 +353,19 @@ async fn revoke(
     as_json: bool,
 ) -> CommandResult {
     let store = open_store(config, true).await?;
-    let now = SystemClock.now();
+    let now = clock().now();
     let (what, count) = match (user, client) {
         (Some(name), _) => {
             let u = find_user(&*store, &name).await?;
-            let n = store
-                .revoke_grants_of_user(u.id, now)
-                .await
-                .map_err(store_error)?;
+            let n = store.revoke_grants_of_user(u.id, now).await?;
             (json!({"user": name}), n)
         }
         (None, Some(id)) => {
             let c = find_client(&*store, &id).await?;
-            let n = store
-                .revoke_grants_of_client(c.id, now)
-                .await
-                .map_err(store_error)?;
+            let n = store.revoke_grants_of_client(c.id, now).await?;
             (json!({"client_id": id}), n)
         }
-        (None, None) => return Err("give --user or --client".into()),
+        (None, None) => return Err(anyhow!("give --user or --client")),
     };
     tracing::info!(target: "tessera::audit", event = "bulk_revocation", target = %what, grants = count, outcome = "revoked");
     if as_json {
@@ -412,12 +386,12 @@ async fn create_tokens(
     as_json: bool,
 ) -> CommandResult {
     if count == 0 {
-        return Err("--count must be at least 1".into());
+        return Err(anyhow!("--count must be at least 1"));
     }
     let scope = config
-        .scopes
+        .scope_policy()
         .resolve(scope.as_deref())
-        .map_err(|e| format!("invalid --scope: {e}"))?;
+        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
     let user_id = match &user {
@@ -433,11 +407,13 @@ async fn create_tokens(
     // spreads them over the pool, so minting a million tokens takes seconds, not hours.
     let mut lines = Vec::with_capacity(count as usize);
     let mut in_flight = tokio::task::JoinSet::new();
+    let (clock, entropy) = (clock(), entropy());
     for i in 0..count {
-        let now = SystemClock.now();
-        let issuance = grant::mint(&mut OsEntropy, now, &config.lifetimes, &scope, None);
+        let now = clock.now();
+        let issuance = grant::mint(&*entropy, now, &config.lifetimes(), &scope, None);
+        let expires_at = issuance.lives_until();
         lines.push(if as_json {
-            serde_json::to_string(&issuance.response).map_err(|e| e.to_string())?
+            serde_json::to_string(&issuance.response)?
         } else {
             issuance.response.access_token
         });
@@ -448,12 +424,13 @@ async fn create_tokens(
             kind,
             scope: scope.to_string(),
             created_at: now,
+            expires_at,
         };
         in_flight
             .spawn(async move { store.insert_grant(grant, issuance.access_token, None).await });
         if in_flight.len() >= 256 || i + 1 == count {
             while let Some(done) = in_flight.join_next().await {
-                done.map_err(|e| e.to_string())?.map_err(store_error)?;
+                done.context("an insert task failed")??;
             }
         }
     }

@@ -1,6 +1,11 @@
 //! Configuration, lowest to highest precedence: built-in defaults, `tessera.toml` (path from
 //! `--config` or `TESSERA_CONFIG`), `TESSERA_*` environment variables, command-line flags.
 //!
+//! Every key is declared once, in the [`keys!`] list below: its name, type, default, parser,
+//! doc and, where it has one, its flag. The file key, the `TESSERA_*` variable, the flag, the
+//! list of known keys and the [`Config`] field all come from that one declaration, so they
+//! cannot drift apart.
+//!
 //! Every source is first reduced to text per key, then each key is parsed once, so a bad value
 //! gets the same clear message wherever it came from, naming that source. Unknown keys in the
 //! file are refused; environment variables that are not settings are ignored.
@@ -8,90 +13,60 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tessera_core::grant::Lifetimes;
 use tessera_core::scope::{Scope, ScopePolicy};
+use tessera_store_postgres::PoolSettings;
 use tessera_web::Settings;
 use tessera_web::ratelimit::RateLimitSettings;
 
-/// The keys of the file, which are also the environment variables upper-cased with the
-/// `TESSERA_` prefix.
-pub const KEYS: &[&str] = &[
-    "bind",
-    "database_url",
-    "issuer",
-    "log_format",
-    "scopes",
-    "default_scopes",
-    "access_token_expire_seconds",
-    "refresh_token_expire_seconds",
-    "authorization_code_expire_seconds",
-    "id_token_expire_seconds",
-    "janitor_interval_seconds",
-    "janitor_batch_size",
-    "max_body_bytes",
-    "rate_limit_window_seconds",
-    "rate_limit_principal_failures",
-    "rate_limit_address_failures",
-    "pkce_allow_plain",
-    "database_pool_max_size",
-    "database_timeout_seconds",
-    "database_statement_timeout_seconds",
-    "session_expire_seconds",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-/// The effective configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub bind: SocketAddr,
-    pub database_url: String,
-    pub issuer: String,
-    pub log_format: LogFormat,
-    pub scopes: ScopePolicy,
-    pub lifetimes: Lifetimes,
-    /// Seconds between janitor runs; 0 turns the janitor off.
-    pub janitor_interval_seconds: u64,
-    pub janitor_batch_size: u32,
-    pub max_body_bytes: usize,
-    pub rate_limits: RateLimitSettings,
-    /// Whether PKCE `plain` is accepted (off: S256 only).
-    pub pkce_allow_plain: bool,
-    pub session_seconds: i64,
-    pub pool: tessera_store_postgres::PoolSettings,
-}
-
-impl Config {
-    pub fn web_settings(&self) -> Settings {
-        Settings {
-            issuer: self.issuer.clone(),
-            lifetimes: self.lifetimes,
-            scopes: self.scopes.clone(),
-            max_body_bytes: self.max_body_bytes,
-            rate_limits: self.rate_limits,
-            pkce: tessera_core::pkce::PkcePolicy {
-                allow_plain: self.pkce_allow_plain,
-            },
-            session_seconds: self.session_seconds,
-        }
-    }
+/// Why the configuration was refused. Typed, unlike the binary's errors, because its callers
+/// (and tests) tell a file problem from a bad value, and because an unreadable file keeps its
+/// I/O error as `source()` for the binary's cause chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The line and column are computed here because the TOML error's own text is a
+    /// multi-line snippet, and the binary prints one line.
+    #[error("config file {}: TOML syntax error at line {line}, column {column}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("config file {}: unknown key {key:?} (known keys: {})", path.display(), known_keys())]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("config file {}: {key}: expected {expected}", path.display())]
+    FileValue {
+        path: PathBuf,
+        key: String,
+        expected: String,
+    },
+    #[error("invalid {key} from {origin}: {why}")]
+    Invalid {
+        key: &'static str,
+        origin: Origin,
+        why: String,
+    },
 }
 
 /// Where a value came from, for error messages.
-#[derive(Debug, Clone)]
-enum Source {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
     Default,
     File(PathBuf),
     Env(String),
-    Flag(&'static str),
+    Flag(String),
 }
 
-impl std::fmt::Display for Source {
+impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Default => f.write_str("the default"),
@@ -102,6 +77,343 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// Which commands take a key's flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagScope {
+    /// Every command (they all open the store).
+    Every,
+    /// `serve` only: the other commands neither listen nor issue.
+    Serve,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    pub scope: FlagScope,
+    /// The placeholder in `--help` (`--bind ADDR`).
+    pub value_name: &'static str,
+}
+
+/// One key's declaration, as the command line and the file reader need it.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The file key; the variable and the flag are derived from it.
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub flag: Option<Flag>,
+}
+
+impl Key {
+    pub fn env_var(&self) -> String {
+        format!("TESSERA_{}", self.name.to_ascii_uppercase())
+    }
+
+    /// `--database-url` for `database_url`, as clap spells field names.
+    pub fn flag_name(&self) -> String {
+        self.name.replace('_', "-")
+    }
+}
+
+fn known_keys() -> String {
+    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The text of each key, and where it came from, before parsing.
+#[derive(Debug, Default)]
+struct Values(BTreeMap<&'static str, (String, Origin)>);
+
+impl Values {
+    fn get(&self, key: &'static str, default: impl FnOnce() -> String) -> (String, Origin) {
+        self.0
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| (default(), Origin::Default))
+    }
+}
+
+/// Declares every key. For each: doc comment, `name: Type = default, parser` and, if it has a
+/// flag, `flag Every|Serve "VALUE_NAME"`. The default is any `Display` expression and may use
+/// keys declared above it (the issuer follows the bind address); it is parsed like any other
+/// source, so a default can never bypass validation. The parser takes the text and returns the
+/// value or why the text is wrong; it too may use keys above it.
+macro_rules! keys {
+    (@flag) => { None };
+    (@flag $scope:ident $value_name:literal) => {
+        Some(Flag { scope: FlagScope::$scope, value_name: $value_name })
+    };
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident: $ty:ty = $default:expr, $parse:expr $(, flag $scope:ident $value_name:literal)?;
+    )*) => {
+        /// The effective configuration: one field per key, named as the file key.
+        #[derive(Debug, Clone)]
+        pub struct Config {
+            $( $(#[doc = $doc])* pub $name: $ty, )*
+        }
+
+        /// Every key, in declaration order.
+        pub const KEYS: &[Key] = &[ $(
+            Key {
+                name: stringify!($name),
+                doc: concat!($($doc),*),
+                flag: keys!(@flag $($scope $value_name)?),
+            },
+        )* ];
+
+        /// Parses each key in declaration order; `seen` gets the text each key was parsed from.
+        fn build(
+            values: &Values,
+            seen: &mut Vec<(&'static str, String)>,
+        ) -> Result<Config, ConfigError> {
+            $(
+                let $name: $ty = {
+                    let (text, origin) = values.get(stringify!($name), || ($default).to_string());
+                    let value = ($parse)(text.as_str()).map_err(|why: String| {
+                        ConfigError::Invalid { key: stringify!($name), origin, why }
+                    })?;
+                    seen.push((stringify!($name), text));
+                    value
+                };
+            )*
+            Ok(Config { $($name),* })
+        }
+    };
+}
+
+keys! {
+    /// Address to listen on.
+    bind: SocketAddr = "127.0.0.1:8000", parse_bind, flag Serve "ADDR";
+    /// Store URL: sqlite://PATH or postgres://USER@HOST:PORT/DATABASE.
+    database_url: String = "sqlite://tessera.db", parse_database_url, flag Every "URL";
+    /// Issuer URL, never taken from a request; by default it follows the bind address.
+    issuer: String = format!("http://{bind}/o"), parse_issuer, flag Serve "URL";
+    /// Log format on stderr: text or json; the level comes from RUST_LOG.
+    log_format: LogFormat = "text", parse_log_format;
+    /// Scopes the server knows.
+    scopes: Scope = ScopePolicy::default().supported, parse_scopes;
+    /// Scopes granted when a client asks for none; each must be in `scopes`.
+    default_scopes: Scope = ScopePolicy::default().default,
+        |text: &str| parse_default_scopes(text, &scopes);
+    access_token_expire_seconds: i64 = Lifetimes::default().access_token, positive_seconds;
+    refresh_token_expire_seconds: i64 = Lifetimes::default().refresh_token, positive_seconds;
+    authorization_code_expire_seconds: i64 =
+        Lifetimes::default().authorization_code, positive_seconds;
+    id_token_expire_seconds: i64 = Lifetimes::default().id_token, positive_seconds;
+    /// Seconds between janitor runs; 0 turns the janitor off.
+    janitor_interval_seconds: u64 = 300, whole_number;
+    /// Rows deleted per statement, kept within 1 to 1,000,000.
+    janitor_batch_size: u32 = 500, |text: &str| {
+        whole_number(text).map(|n| u32::try_from(n.clamp(1, 1_000_000)).unwrap_or(1_000_000))
+    };
+    /// Largest request body accepted; at least 1024.
+    max_body_bytes: usize = 64 * 1024, |text: &str| {
+        whole_number(text).map(|n| usize::try_from(n.max(1024)).unwrap_or(usize::MAX))
+    };
+    rate_limit_window_seconds: i64 =
+        RateLimitSettings::default().window_seconds, positive_seconds;
+    /// Failed authentications per client id, or failed logins per username, per window.
+    rate_limit_principal_failures: u32 =
+        RateLimitSettings::default().per_principal, whole_number_u32;
+    /// Failures per remote address per window.
+    rate_limit_address_failures: u32 =
+        RateLimitSettings::default().per_address, whole_number_u32;
+    /// Whether PKCE `plain` is accepted (off: S256 only).
+    pkce_allow_plain: bool = false, parse_bool;
+    /// PostgreSQL connections per node.
+    database_pool_max_size: usize = PoolSettings::default().max_size, |text: &str| {
+        positive_count(text).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    /// Bounds connecting and waiting for a pooled connection.
+    database_timeout_seconds: i64 =
+        PoolSettings::default().timeout.as_secs(), positive_seconds;
+    /// Enforced by PostgreSQL on every statement.
+    database_statement_timeout_seconds: i64 =
+        PoolSettings::default().statement_timeout.as_secs(), positive_seconds;
+    /// Length of a browser session.
+    session_expire_seconds: i64 = 12 * 3600, positive_seconds;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8000"))
+}
+
+/// The value is never quoted back: it may hold a password.
+fn parse_database_url(text: &str) -> Result<String, String> {
+    if tessera_store_sqlite::path_from_url(text).is_none()
+        && !tessera_store_postgres::is_postgres_url(text)
+    {
+        return Err("expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE".into());
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_issuer(text: &str) -> Result<String, String> {
+    let issuer = text.trim_end_matches('/').to_owned();
+    let valid = (issuer.starts_with("https://") || issuer.starts_with("http://"))
+        && !issuer.contains(['?', '#', ' '])
+        && issuer
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty());
+    if valid {
+        Ok(issuer)
+    } else {
+        Err("expected an http(s) URL without query or fragment".into())
+    }
+}
+
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    match text {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("{other:?} is not text or json")),
+    }
+}
+
+fn parse_scopes(text: &str) -> Result<Scope, String> {
+    let scopes = Scope::parse(text).map_err(|_| "malformed scope list".to_owned())?;
+    if scopes.is_empty() {
+        return Err("at least one scope is required".into());
+    }
+    Ok(scopes)
+}
+
+fn parse_default_scopes(text: &str, supported: &Scope) -> Result<Scope, String> {
+    let default = Scope::parse(text).map_err(|_| "malformed scope list".to_owned())?;
+    if !default.is_subset(supported) {
+        return Err("every default scope must be in scopes".into());
+    }
+    Ok(default)
+}
+
+fn positive_seconds(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a positive whole number of seconds"
+        )),
+    }
+}
+
+fn positive_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a positive whole number")),
+    }
+}
+
+fn whole_number(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{text:?} is not a whole number"))
+}
+
+fn whole_number_u32(text: &str) -> Result<u32, String> {
+    u32::try_from(whole_number(text)?).map_err(|_| format!("{text:?} is too large"))
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("{other:?} is not true or false")),
+    }
+}
+
+impl Config {
+    pub fn lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            access_token: self.access_token_expire_seconds,
+            refresh_token: self.refresh_token_expire_seconds,
+            authorization_code: self.authorization_code_expire_seconds,
+            id_token: self.id_token_expire_seconds,
+        }
+    }
+
+    pub fn scope_policy(&self) -> ScopePolicy {
+        ScopePolicy {
+            supported: self.scopes.clone(),
+            default: self.default_scopes.clone(),
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            window_seconds: self.rate_limit_window_seconds,
+            per_principal: self.rate_limit_principal_failures,
+            per_address: self.rate_limit_address_failures,
+        }
+    }
+
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_size: self.database_pool_max_size,
+            timeout: Duration::from_secs(self.database_timeout_seconds.unsigned_abs()),
+            statement_timeout: Duration::from_secs(
+                self.database_statement_timeout_seconds.unsigned_abs(),
+            ),
+        }
+    }
+
+    pub fn web_settings(&self) -> Settings {
+        Settings {
+            issuer: self.issuer.clone(),
+            lifetimes: self.lifetimes(),
+            scopes: self.scope_policy(),
+            max_body_bytes: self.max_body_bytes,
+            rate_limits: self.rate_limits(),
+            pkce: tessera_core::pkce::PkcePolicy {
+                allow_plain: self.pkce_allow_plain,
+            },
+            session_seconds: self.session_expire_seconds,
+        }
+    }
+}
+
+/// Each key's default as text, for `--help`; empty if the defaults do not parse, which the
+/// unit tests rule out.
+pub fn default_texts() -> BTreeMap<&'static str, String> {
+    let mut seen = Vec::new();
+    let _ = build(&Values::default(), &mut seen);
+    seen.into_iter().collect()
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let path = match path.split_once('?') {
+        Some((before, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{before}?{}", query.join("&"))
+        }
+        None => path.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
 /// Values given on the command line, by key.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -109,7 +421,12 @@ pub struct Overrides {
     pub values: Vec<(&'static str, String)>,
 }
 
-fn toml_to_text(key: &str, value: &toml::Value) -> Result<String, String> {
+fn toml_to_text(path: &Path, key: &str, value: &toml::Value) -> Result<String, ConfigError> {
+    let expected = |what: &str| ConfigError::FileValue {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        expected: what.to_owned(),
+    };
     match value {
         toml::Value::String(s) => Ok(s.clone()),
         toml::Value::Integer(i) => Ok(i.to_string()),
@@ -119,225 +436,83 @@ fn toml_to_text(key: &str, value: &toml::Value) -> Result<String, String> {
             .map(|v| {
                 v.as_str()
                     .map(str::to_owned)
-                    .ok_or_else(|| format!("{key}: expected a list of strings"))
+                    .ok_or_else(|| expected("a list of strings"))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|v| v.join(" ")),
-        other => Err(format!(
-            "{key}: expected a string or an integer, got {}",
+        other => Err(expected(&format!(
+            "a string or an integer, got {}",
             other.type_str()
-        )),
+        ))),
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| format!("config file {}: {}", path.display(), e.message()))?;
-    let mut out = Vec::new();
-    for (key, value) in &table {
-        if !KEYS.contains(&key.as_str()) {
-            return Err(format!(
-                "config file {}: unknown key {key:?} (known keys: {})",
-                path.display(),
-                KEYS.join(", ")
-            ));
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn read_file(path: &Path) -> Result<Vec<(&'static Key, String)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let (line, column) = e
+            .span()
+            .map_or((1, 1), |span| line_and_column(&text, span.start));
+        ConfigError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
         }
-        let text =
-            toml_to_text(key, value).map_err(|e| format!("config file {}: {e}", path.display()))?;
-        out.push((key.clone(), text));
+    })?;
+    let mut out = Vec::new();
+    for (name, value) in &table {
+        let key = KEYS
+            .iter()
+            .find(|k| k.name == name)
+            .ok_or_else(|| ConfigError::UnknownKey {
+                path: path.to_owned(),
+                key: name.clone(),
+            })?;
+        out.push((key, toml_to_text(path, name, value)?));
     }
     Ok(out)
 }
 
 /// Loads the configuration from `env` (the process environment in production) and flags.
-pub fn load(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Config, String> {
-    let mut values: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
+pub fn load(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut values = Values::default();
     let config_path = overrides
         .config
         .clone()
         .or_else(|| env.get("TESSERA_CONFIG").map(PathBuf::from));
     if let Some(path) = &config_path {
         for (key, text) in read_file(path)? {
-            if let Some(k) = KEYS.iter().find(|k| **k == key) {
-                values.insert(k, (text, Source::File(path.clone())));
-            }
+            values
+                .0
+                .insert(key.name, (text, Origin::File(path.clone())));
         }
     }
     for key in KEYS {
-        let name = format!("TESSERA_{}", key.to_ascii_uppercase());
+        let name = key.env_var();
         if let Some(v) = env.get(&name) {
-            values.insert(key, (v.clone(), Source::Env(name)));
+            values.0.insert(key.name, (v.clone(), Origin::Env(name)));
         }
     }
-    for (key, v) in &overrides.values {
-        values.insert(key, (v.clone(), Source::Flag(flag_name(key))));
-    }
-    build(&values)
-}
-
-fn flag_name(key: &'static str) -> &'static str {
-    match key {
-        "bind" => "bind",
-        "database_url" => "database-url",
-        "issuer" => "issuer",
-        _ => key,
-    }
-}
-
-fn build(values: &BTreeMap<&'static str, (String, Source)>) -> Result<Config, String> {
-    let get = |key: &'static str, default: &str| -> (String, Source) {
-        values
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| (default.to_owned(), Source::Default))
-    };
-    fn bad(key: &str, source: &Source, why: impl std::fmt::Display) -> String {
-        format!("invalid {key} from {source}: {why}")
-    }
-    let positive = |key: &'static str, default: i64| -> Result<i64, String> {
-        let (text, source) = get(key, &default.to_string());
-        match text.trim().parse::<i64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(bad(
-                key,
-                &source,
-                format!("{text:?} is not a positive whole number of seconds"),
-            )),
+    for (name, v) in &overrides.values {
+        if let Some(key) = KEYS.iter().find(|k| k.name == *name) {
+            values
+                .0
+                .insert(key.name, (v.clone(), Origin::Flag(key.flag_name())));
         }
-    };
-    let count = |key: &'static str, default: u64| -> Result<u64, String> {
-        let (text, source) = get(key, &default.to_string());
-        text.trim()
-            .parse::<u64>()
-            .map_err(|_| bad(key, &source, format!("{text:?} is not a whole number")))
-    };
-
-    let (bind_text, source) = get("bind", "127.0.0.1:8000");
-    let bind: SocketAddr = bind_text.parse().map_err(|_| {
-        bad(
-            "bind",
-            &source,
-            format!("{bind_text:?} is not an address like 127.0.0.1:8000"),
-        )
-    })?;
-
-    let (database_url, source) = get("database_url", "sqlite://tessera.db");
-    if tessera_store_sqlite::path_from_url(&database_url).is_none()
-        && !tessera_store_postgres::is_postgres_url(&database_url)
-    {
-        return Err(bad(
-            "database_url",
-            &source,
-            "expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
-        ));
     }
-
-    let (issuer, source) = get("issuer", &format!("http://{bind}/o"));
-    let issuer = issuer.trim_end_matches('/').to_owned();
-    let valid_issuer = (issuer.starts_with("https://") || issuer.starts_with("http://"))
-        && !issuer.contains(['?', '#', ' '])
-        && issuer
-            .split("://")
-            .nth(1)
-            .is_some_and(|rest| !rest.is_empty());
-    if !valid_issuer {
-        return Err(bad(
-            "issuer",
-            &source,
-            "expected an http(s) URL without query or fragment",
-        ));
-    }
-
-    let (format_text, source) = get("log_format", "text");
-    let log_format = match format_text.as_str() {
-        "text" => LogFormat::Text,
-        "json" => LogFormat::Json,
-        other => {
-            return Err(bad(
-                "log_format",
-                &source,
-                format!("{other:?} is not text or json"),
-            ));
-        }
-    };
-
-    let defaults = ScopePolicy::default();
-    let (scopes_text, source) = get("scopes", &defaults.supported.to_string());
-    let supported =
-        Scope::parse(&scopes_text).map_err(|_| bad("scopes", &source, "malformed scope list"))?;
-    if supported.is_empty() {
-        return Err(bad("scopes", &source, "at least one scope is required"));
-    }
-    let (default_text, source) = get("default_scopes", &defaults.default.to_string());
-    let default = Scope::parse(&default_text)
-        .map_err(|_| bad("default_scopes", &source, "malformed scope list"))?;
-    if !default.is_subset(&supported) {
-        return Err(bad(
-            "default_scopes",
-            &source,
-            "every default scope must be in scopes",
-        ));
-    }
-
-    let lifetimes = Lifetimes {
-        access_token: positive("access_token_expire_seconds", 3600)?,
-        refresh_token: positive("refresh_token_expire_seconds", 30 * 24 * 3600)?,
-        authorization_code: positive("authorization_code_expire_seconds", 60)?,
-        id_token: positive("id_token_expire_seconds", 3600)?,
-    };
-    let batch = count("janitor_batch_size", 500)?;
-    let (plain_text, source) = get("pkce_allow_plain", "false");
-    let pkce_allow_plain = match plain_text.as_str() {
-        "true" | "1" | "yes" => true,
-        "false" | "0" | "no" => false,
-        other => {
-            return Err(bad(
-                "pkce_allow_plain",
-                &source,
-                format!("{other:?} is not true or false"),
-            ));
-        }
-    };
-    let rate_defaults = RateLimitSettings::default();
-    Ok(Config {
-        bind,
-        database_url,
-        issuer,
-        log_format,
-        scopes: ScopePolicy { supported, default },
-        lifetimes,
-        pkce_allow_plain,
-        session_seconds: positive("session_expire_seconds", 12 * 3600)?,
-        pool: tessera_store_postgres::PoolSettings {
-            max_size: usize::try_from(positive("database_pool_max_size", 16)?).unwrap_or(16),
-            timeout: std::time::Duration::from_secs(
-                positive("database_timeout_seconds", 5)?.unsigned_abs(),
-            ),
-            statement_timeout: std::time::Duration::from_secs(
-                positive("database_statement_timeout_seconds", 10)?.unsigned_abs(),
-            ),
-        },
-        janitor_interval_seconds: count("janitor_interval_seconds", 300)?,
-        janitor_batch_size: u32::try_from(batch.clamp(1, 1_000_000)).unwrap_or(1000),
-        max_body_bytes: usize::try_from(count("max_body_bytes", 64 * 1024)?.max(1024))
-            .unwrap_or(65536),
-        rate_limits: RateLimitSettings {
-            window_seconds: positive("rate_limit_window_seconds", rate_defaults.window_seconds)?,
-            per_principal: u32::try_from(count(
-                "rate_limit_principal_failures",
-                rate_defaults.per_principal.into(),
-            )?)
-            .map_err(|_| "rate_limit_principal_failures is too large".to_owned())?,
-            per_address: u32::try_from(count(
-                "rate_limit_address_failures",
-                rate_defaults.per_address.into(),
-            )?)
-            .map_err(|_| "rate_limit_address_failures is too large".to_owned())?,
-        },
-    })
+    build(&values, &mut Vec::new())
 }
 
 #[cfg(test)]
@@ -357,8 +532,8 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(c.database_url, "sqlite://tessera.db");
         assert_eq!(c.issuer, "http://127.0.0.1:8000/o");
-        assert_eq!(c.lifetimes, Lifetimes::default());
-        assert_eq!(c.scopes, ScopePolicy::default());
+        assert_eq!(c.lifetimes(), Lifetimes::default());
+        assert_eq!(c.scope_policy(), ScopePolicy::default());
     }
 
     #[test]
@@ -381,14 +556,14 @@ mod tests {
             values: vec![("bind", "127.0.0.1:9200".into())],
         };
         let c = load(&e, &overrides).expect("loads");
-        assert_eq!(c.lifetimes.access_token, 100, "from the file");
-        assert_eq!(c.lifetimes.refresh_token, 300, "env beats the file");
+        assert_eq!(c.lifetimes().access_token, 100, "from the file");
+        assert_eq!(c.lifetimes().refresh_token, 300, "env beats the file");
         assert_eq!(c.bind.to_string(), "127.0.0.1:9200", "flag beats env");
         assert_eq!(
             c.issuer, "http://127.0.0.1:9200/o",
             "issuer follows the bind address"
         );
-        assert!(c.scopes.supported.contains("admin"));
+        assert!(c.scope_policy().supported.contains("admin"));
     }
 
     #[test]
@@ -403,7 +578,8 @@ mod tests {
                 values: vec![],
             },
         )
-        .expect_err("unknown key");
+        .expect_err("unknown key")
+        .to_string();
         assert!(
             err.contains("unknown key \"acces_token_expire_seconds\""),
             "{err}"
@@ -413,7 +589,8 @@ mod tests {
             &env(&[("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS", "-5")]),
             &Overrides::default(),
         )
-        .expect_err("negative");
+        .expect_err("negative")
+        .to_string();
         assert!(err.contains("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS"), "{err}");
         for (k, v) in [
             ("TESSERA_BIND", "nowhere"),
@@ -432,7 +609,117 @@ mod tests {
             &env(&[("TESSERA_CONFIG", "/nonexistent/t.toml")]),
             &Overrides::default(),
         )
-        .expect_err("missing file");
+        .expect_err("missing file")
+        .to_string();
         assert!(err.contains("/nonexistent/t.toml"));
+    }
+
+    #[test]
+    fn every_key_has_a_file_key_a_variable_and_a_default_that_parses() {
+        let defaults = default_texts();
+        for key in KEYS {
+            assert!(
+                defaults.contains_key(key.name),
+                "{} has a default",
+                key.name
+            );
+            assert_eq!(
+                key.env_var(),
+                format!("TESSERA_{}", key.name.to_uppercase())
+            );
+        }
+        assert_eq!(defaults.len(), KEYS.len());
+        let flags: Vec<String> = KEYS
+            .iter()
+            .filter(|k| k.flag.is_some())
+            .map(Key::flag_name)
+            .collect();
+        assert_eq!(flags, ["bind", "database-url", "issuer"]);
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_its_line_and_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9000\"\n\naccess_token_expire_seconds = = 5\n",
+        )
+        .expect("write");
+        let err = load(
+            &env(&[]),
+            &Overrides {
+                config: Some(path.clone()),
+                values: vec![],
+            },
+        )
+        .expect_err("syntax error");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Syntax {
+                    line: 3,
+                    column: 31,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
+
+    #[test]
+    fn values_name_their_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "log_format = \"xml\"\n").expect("write");
+        let file = |values| Overrides {
+            config: Some(path.clone()),
+            values,
+        };
+        let err = load(&env(&[]), &file(vec![]))
+            .expect_err("file")
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid log_format from {}: \"xml\" is not text or json",
+                path.display()
+            )
+        );
+        let err = load(&env(&[]), &file(vec![("bind", "x".into())]))
+            .expect_err("flag")
+            .to_string();
+        assert!(err.starts_with("invalid bind from flag --bind: "), "{err}");
+        let err = load(
+            &env(&[("TESSERA_RATE_LIMIT_ADDRESS_FAILURES", "99999999999")]),
+            &Overrides::default(),
+        )
+        .expect_err("too large")
+        .to_string();
+        assert!(
+            err.contains("environment variable TESSERA_RATE_LIMIT_ADDRESS_FAILURES"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://tessera:hunter2@db:5432/t?sslmode=disable"),
+            "postgres://tessera:***@db:5432/t?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgres://tessera@db/t?password=hunter2"),
+            "postgres://tessera@db/t?password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/t.db"),
+            "sqlite:///var/lib/t.db"
+        );
+        assert_eq!(redact_url("sqlite:t.db"), "sqlite:t.db");
     }
 }

@@ -1,7 +1,9 @@
-//! Parse the command line, run the command, map the result to an exit code.
+//! Parse the command line, run the command, map the result to an exit code: 0, 1 for a
+//! failed command, 2 for a command line clap refuses.
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use clap::error::ErrorKind;
 use tessera::cli::Cli;
@@ -25,24 +27,14 @@ fn main() -> ExitCode {
             };
         }
         Err(e) => {
-            // One line on stderr (SPEC section 2), not clap's usage block.
+            // One line on stderr (README.md, "Commands"), not clap's usage block.
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("error: invalid arguments");
             eprintln!("{first} (see tessera --help)");
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(tessera::commands::run(cli.command)) {
+    match run(cli) {
         Ok(out) => {
             if !out.is_empty() {
                 println!("{out}");
@@ -50,8 +42,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {}", e.lines().next().unwrap_or("failed"));
+            eprintln!("error: {}", tessera::one_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(cli: Cli) -> tessera::Result<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(tessera::commands::run(cli.command))
 }

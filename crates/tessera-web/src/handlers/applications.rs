@@ -14,7 +14,7 @@ use tessera_store::{ClientUpdate, NewClient, Session};
 use crate::html::{Layout, PageError, render};
 use crate::paths;
 use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
-use crate::state::{AppState, OsEntropy};
+use crate::state::AppState;
 
 const ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
 
@@ -278,14 +278,14 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
     let (secret_text, secret) = match client_type {
         ClientType::Public => (None, SecretHash::None),
         ClientType::Confidential => {
-            let t = token::generate(TokenKind::ClientSecret, &mut OsEntropy);
+            let t = token::generate(TokenKind::ClientSecret, &*state.entropy);
             (Some(t.text), SecretHash::Sha256(t.digest.0))
         }
     };
     let created = state
         .store
         .insert_client(NewClient {
-            client_id: alphanumeric(&mut OsEntropy, 40),
+            client_id: alphanumeric(&*state.entropy, 40),
             name: fields.name.clone(),
             client_type,
             grant_types: fields.grant_types.clone(),

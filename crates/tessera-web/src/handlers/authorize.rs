@@ -21,7 +21,7 @@ use tessera_store::Session;
 use crate::html::{Layout, PageError, render};
 use crate::paths;
 use crate::session::{self, CheckedForm, redirect, with_cookies};
-use crate::state::{AppState, OsEntropy};
+use crate::state::AppState;
 
 /// Human descriptions of the scopes shown on the consent page.
 fn describe_scope(scope: &str) -> &str {
@@ -231,7 +231,7 @@ async fn grant_access(state: &AppState, valid: &ValidAuthorization, user: &Sessi
     let issuer = state.settings.issuer.as_str();
     let result = match valid.response_type {
         ResponseType::Code => {
-            let code = token::generate(TokenKind::AuthorizationCode, &mut OsEntropy);
+            let code = token::generate(TokenKind::AuthorizationCode, &*state.entropy);
             let stored = state
                 .store
                 .insert_code(NewCode {
@@ -258,7 +258,7 @@ async fn grant_access(state: &AppState, valid: &ValidAuthorization, user: &Sessi
         }
         ResponseType::Token => {
             let issuance = grant::mint(
-                &mut OsEntropy,
+                &*state.entropy,
                 now,
                 &state.settings.lifetimes,
                 &valid.scope,
@@ -273,6 +273,7 @@ async fn grant_access(state: &AppState, valid: &ValidAuthorization, user: &Sessi
                         kind: GrantType::Implicit,
                         scope: valid.scope.to_string(),
                         created_at: now,
+                        expires_at: issuance.lives_until(),
                     },
                     issuance.access_token,
                     None,

@@ -18,7 +18,7 @@ use crate::client_auth::{self, Login};
 use crate::cors;
 use crate::error::{ApiError, json};
 use crate::extract::OAuthPost;
-use crate::state::{AppState, OsEntropy};
+use crate::state::AppState;
 
 pub async fn token(State(state): State<AppState>, post: OAuthPost) -> Response {
     cors::decorate(&state, &post, handle(&state, &post)).await
@@ -84,7 +84,7 @@ async fn new_grant(
     let now = state.now();
     let refresh_scope = kind.issues_refresh_tokens().then_some(&scope);
     let issuance = grant::mint(
-        &mut OsEntropy,
+        &*state.entropy,
         now,
         &state.settings.lifetimes,
         &scope,
@@ -99,6 +99,7 @@ async fn new_grant(
                 kind,
                 scope: scope.to_string(),
                 created_at: now,
+                expires_at: issuance.lives_until(),
             },
             issuance.access_token.clone(),
             issuance.refresh_token.clone(),
@@ -184,7 +185,7 @@ async fn exchange_code(
             }
             CodeDecision::Redeem { user_id, scope } => {
                 let issuance = grant::mint(
-                    &mut OsEntropy,
+                    &*state.entropy,
                     now,
                     &state.settings.lifetimes,
                     &scope,
@@ -201,6 +202,7 @@ async fn exchange_code(
                             kind: GrantType::AuthorizationCode,
                             scope: scope.to_string(),
                             created_at: now,
+                            expires_at: issuance.lives_until(),
                         },
                         issuance.access_token.clone(),
                         issuance.refresh_token.clone(),
@@ -254,19 +256,16 @@ async fn refresh(
                 ..
             } => {
                 let issuance = grant::mint(
-                    &mut OsEntropy,
+                    &*state.entropy,
                     now,
                     &state.settings.lifetimes,
                     &access_scope,
                     Some(&refresh_scope),
                 );
-                let Some(new_refresh) = issuance.refresh_token.clone() else {
+                let Some(rotation) = issuance.rotation(digest, now) else {
                     return Err(ApiError::internal("minting gave no refresh token"));
                 };
-                let outcome = state
-                    .store
-                    .rotate_refresh_token(&digest, now, issuance.access_token.clone(), new_refresh)
-                    .await?;
+                let outcome = state.store.rotate_refresh_token(rotation).await?;
                 if outcome == RotateOutcome::Rotated {
                     return Ok(issuance);
                 }

@@ -1,10 +1,10 @@
 //! The command line: each command, its `--json`, and its errors.
 
 use serde_json::Value;
+use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::grant::{TokenState, TokenType};
 use tessera_core::token::TokenDigest;
 use tessera_web::paths;
-use tessera_web::{Clock, SystemClock};
 
 use crate::common::{BinServer, create_app, run};
 
@@ -373,4 +373,42 @@ async fn readme_walkthrough() {
     ]);
     assert_eq!(status, "200");
     assert_eq!(introspect(at), serde_json::json!({"active": false}));
+}
+
+/// A database refusal reaches the operator with the database's own reason, not only the
+/// pool's "db error": the binary prints the whole cause chain on one line.
+#[tokio::test]
+async fn a_refused_database_login_says_why() {
+    let (code, out, err) = run(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://nosuchuser@127.0.0.1:5432/test",
+        ],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("role \"nosuchuser\" does not exist"), "{err}");
+}
+
+/// A TOML syntax error names the file and the line, so the operator need not bisect the file.
+#[tokio::test]
+async fn a_config_file_syntax_error_names_its_line() {
+    let (_dir, url) = db().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tessera.toml");
+    std::fs::write(
+        &path,
+        "# Tessera\nbind = \"127.0.0.1:0\"\nlog_format = text\nscopes = [\"read\"]\n",
+    )
+    .expect("write");
+    let path_text = path.display().to_string();
+    let (code, _, err) = run(
+        &["migrate", "--config", &path_text, "--database-url", &url],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(err.contains(&path_text), "{err}");
+    assert!(err.contains("line 3,"), "{err}");
 }

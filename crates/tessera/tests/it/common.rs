@@ -2,18 +2,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use tessera_core::client::{ClientType, GrantType, SecretHash};
-use tessera_core::entropy::alphanumeric;
+use tessera_core::clock::FixedClock;
+use tessera_core::entropy::{SeededEntropy, alphanumeric};
 use tessera_core::token::{self, TokenKind};
 use tessera_store::{NewClient, NewUser, Store};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::paths;
-use tessera_web::{AppState, Clock, OsEntropy, Settings};
+use tessera_web::{AppState, Settings};
 use tokio::sync::oneshot;
 
 /// Which store the suite runs on: each test binary sets `crate::BACKEND`.
@@ -87,19 +88,27 @@ pub async fn everything_stored(url: &str) -> String {
     }
 }
 
-/// A clock the test moves by hand.
-pub struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
+/// A seed no other server of this run (nor of a concurrent run) uses, so nodes sharing one
+/// database never mint the same token.
+fn fresh_seed() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::SeqCst)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 pub struct TestServer {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
-    pub clock: Arc<TestClock>,
+    /// The server's clock, which only the test moves.
+    pub clock: Arc<FixedClock>,
+    /// The server's randomness, also used for the test's own fixtures.
+    pub entropy: Arc<SeededEntropy>,
     pub http: reqwest::Client,
     pub issuer: String,
     /// The database URL, for a second node or the CLI.
@@ -184,8 +193,9 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let issuer = format!("http://{addr}/o");
         let settings = configure(Settings::new(issuer.clone()));
-        let clock = Arc::new(TestClock(AtomicI64::new(START)));
-        let state = AppState::with_clock(store.clone(), settings, clock.clone());
+        let clock = Arc::new(FixedClock::new(START));
+        let entropy = Arc::new(SeededEntropy::new(fresh_seed()));
+        let state = AppState::new(store.clone(), settings, clock.clone(), entropy.clone());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(tessera_web::serve(listener, state, async {
             let _ = rx.await;
@@ -194,6 +204,7 @@ impl TestServer {
             addr,
             store,
             clock,
+            entropy,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -210,7 +221,7 @@ impl TestServer {
     }
 
     pub fn advance(&self, seconds: i64) {
-        self.clock.0.fetch_add(seconds, Ordering::SeqCst);
+        self.clock.advance(seconds);
     }
 
     /// A client with full control over its registration; `secret: None` generates one for a
@@ -224,12 +235,12 @@ impl TestServer {
         secret: Option<SecretHash>,
         skip_authorization: bool,
     ) -> TestClient {
-        let id = alphanumeric(&mut OsEntropy, 24);
+        let id = alphanumeric(&*self.entropy, 24);
         let (text, hash) = match (client_type, secret) {
             (ClientType::Public, _) => (None, SecretHash::None),
             (ClientType::Confidential, Some(hash)) => (None, hash),
             (ClientType::Confidential, None) => {
-                let t = token::generate(TokenKind::ClientSecret, &mut OsEntropy);
+                let t = token::generate(TokenKind::ClientSecret, &*self.entropy);
                 (Some(t.text), SecretHash::Sha256(t.digest.0))
             }
         };
@@ -268,7 +279,7 @@ impl TestServer {
 
     /// A confidential client whose secret was chosen by an operator (Argon2id).
     pub async fn confidential_with_secret(&self, secret: &str) -> TestClient {
-        let hash = tessera_core::password::hash(secret, &mut OsEntropy).expect("hash");
+        let hash = tessera_core::password::hash(secret, &*self.entropy).expect("hash");
         let mut c = self
             .client_with(
                 ClientType::Confidential,
@@ -296,7 +307,7 @@ impl TestServer {
     }
 
     pub async fn user(&self, username: &str, password: &str) {
-        let hash = tessera_core::password::hash(password, &mut OsEntropy).expect("hash");
+        let hash = tessera_core::password::hash(password, &*self.entropy).expect("hash");
         self.store
             .insert_user(NewUser {
                 username: username.into(),

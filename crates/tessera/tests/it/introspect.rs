@@ -1,4 +1,4 @@
-//! Introspection (RFC 7662; `docs/behaviour.md`, "Introspection").
+//! Introspection (RFC 7662; docs/behaviour.md, "Introspection").
 
 use serde_json::json;
 use tessera_web::paths;

@@ -1,5 +1,5 @@
-//! Revocation (RFC 7009; `docs/behaviour.md`, "Revocation"), starting with the seed's
-//! requests verbatim.
+//! Revocation (RFC 7009; docs/behaviour.md, "Revocation"), starting with the requests of
+//! RFC 7009 section 2.1 and the README's walkthrough verbatim.
 
 use oauth2::basic::BasicClient;
 use oauth2::{

@@ -1,5 +1,5 @@
 //! OpenID Connect userinfo with bearer access tokens; revocation is seen at once
-//! (`docs/behaviour.md`, "Userinfo").
+//! (docs/behaviour.md, "Userinfo").
 
 use tessera_web::paths;
 

@@ -1,13 +1,14 @@
 //! Background cleanup: deletes expired and revoked rows in bounded batches. Between batches it
 //! rests at least as long as the batch took, so it never takes more than about half of the
-//! store's write capacity and requests are never queued long behind it.
+//! store's write capacity and requests are never queued long behind it. It runs on any
+//! [`Store`]; the server starts it, and `tessera cleartokens` runs one pass.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_store::{Purged, Store, StoreResult};
+use tessera_core::clock::Clock;
 
-use crate::state::Clock;
+use crate::{Purged, Store, StoreResult};
 
 /// Deletes everything purgeable now, batch by batch; returns the totals. After each batch it
 /// rests as long as the batch took (and at least a millisecond).
@@ -16,10 +17,7 @@ pub async fn purge_all(store: &dyn Store, clock: &dyn Clock, batch: u32) -> Stor
     loop {
         let started = std::time::Instant::now();
         let purged = store.purge(clock.now(), batch).await?;
-        total.grants += purged.grants;
-        total.access_tokens += purged.access_tokens;
-        total.refresh_tokens += purged.refresh_tokens;
-        total.other += purged.other;
+        total.add(purged);
         if purged.total() == 0 {
             return Ok(total);
         }

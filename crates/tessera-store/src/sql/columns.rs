@@ -1,13 +1,8 @@
-//! How records map to column values, shared by the SQL backends so both store the same
-//! encoding (and a database can be copied from one to the other).
+//! How records map to column values, the same in both SQL backends (so a database can be
+//! copied from one to the other).
 
 use tessera_core::client::SecretHash;
 use tessera_core::grant::TokenType;
-
-/// The client columns every backend selects, in this order.
-pub const CLIENT_COLUMNS: &str = "id, client_id, name, client_type, grant_types, secret_kind, \
-     secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
-     skip_authorization, algorithm, created_at";
 
 pub fn token_table(token_type: TokenType) -> &'static str {
     match token_type {

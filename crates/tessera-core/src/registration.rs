@@ -1,0 +1,314 @@
+//! Registering a client, from the command line or the applications page: one set of rules,
+//! one place that fills in what the registrant did not choose.
+//!
+//! The rules: a name of 1 to 255 characters; at least one grant type; well-formed redirect
+//! URIs (absolute, no fragment: RFC 6749 section 3.1.2), post-logout URIs and origins; a
+//! redirect URI for every grant that sends the browser back; a signing algorithm from
+//! [`SIGNING_ALGORITHMS`]; a chosen client id of URL-safe characters; a secret only for a
+//! confidential client, never empty. Only an operator may choose a client id or a secret.
+
+use crate::client::{
+    ClientType, GrantType, SecretHash, validate_client_id, validate_origin, validate_redirect_uri,
+};
+use crate::entropy::{Entropy, alphanumeric};
+use crate::password;
+use crate::token::{self, TokenKind};
+
+/// The signing algorithms an application may name for its ID tokens.
+pub const SIGNING_ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
+
+/// Length of a generated client id: 40 alphanumeric characters, about 238 bits.
+const CLIENT_ID_LENGTH: usize = 40;
+
+/// How a confidential client gets its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretChoice {
+    /// A generated 256-bit secret, verified by SHA-256.
+    Generate,
+    /// A secret the operator chose, hashed with Argon2id (tens of milliseconds).
+    Chosen(String),
+}
+
+impl std::fmt::Debug for SecretChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Generate => f.write_str("Generate"),
+            Self::Chosen(_) => f.write_str("Chosen(..)"),
+        }
+    }
+}
+
+/// What a registrant asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// `None`: the client id is the name.
+    pub name: Option<String>,
+    pub client_type: ClientType,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub algorithm: Option<String>,
+    /// `None`: generated.
+    pub client_id: Option<String>,
+    /// Ignored for public clients unless [`SecretChoice::Chosen`], which is refused for them.
+    pub secret: SecretChoice,
+}
+
+/// Why a registration is refused. The command line and the pages word it for their users.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("the application needs a name of 1 to 255 characters")]
+    Name,
+    #[error("choose at least one grant type")]
+    NoGrantType,
+    #[error("unknown signing algorithm {0:?}: expected one of RS256, ES256, EdDSA, HS256")]
+    Algorithm(String),
+    #[error(
+        "a redirect URI is required for authorization-code, implicit and openid-hybrid applications"
+    )]
+    RedirectUriRequired,
+    #[error("a public client has no secret")]
+    SecretForPublicClient,
+    #[error("the client secret must not be empty")]
+    EmptySecret,
+    /// A malformed client id, URI or origin; the text says which and why.
+    #[error("{0}")]
+    Invalid(String),
+    /// Hashing the chosen secret failed.
+    #[error("cannot hash the client secret: {0}")]
+    Hash(String),
+}
+
+/// A registration checked and completed: what to store, and the secret to show once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub client_id: String,
+    pub name: String,
+    pub secret: SecretHash,
+    /// The clear secret, to show the registrant once; never stored.
+    pub secret_text: Option<String>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registration {
+    /// Checks every rule; used as is when an application is edited (its id and secret do not
+    /// change).
+    pub fn check(&self) -> Result<(), RegistrationError> {
+        if let Some(name) = &self.name
+            && (name.trim().is_empty() || name.len() > 255)
+        {
+            return Err(RegistrationError::Name);
+        }
+        if self.grant_types.is_empty() {
+            return Err(RegistrationError::NoGrantType);
+        }
+        if let Some(alg) = &self.algorithm
+            && !SIGNING_ALGORITHMS.contains(&alg.as_str())
+        {
+            return Err(RegistrationError::Algorithm(alg.clone()));
+        }
+        if let Some(id) = &self.client_id {
+            validate_client_id(id).map_err(RegistrationError::Invalid)?;
+        }
+        match (&self.client_type, &self.secret) {
+            (ClientType::Public, SecretChoice::Chosen(_)) => {
+                return Err(RegistrationError::SecretForPublicClient);
+            }
+            (ClientType::Confidential, SecretChoice::Chosen(s)) if s.is_empty() => {
+                return Err(RegistrationError::EmptySecret);
+            }
+            _ => {}
+        }
+        for uri in self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+        {
+            validate_redirect_uri(uri).map_err(RegistrationError::Invalid)?;
+        }
+        for origin in &self.allowed_origins {
+            validate_origin(origin).map_err(RegistrationError::Invalid)?;
+        }
+        let redirecting = [
+            GrantType::AuthorizationCode,
+            GrantType::Implicit,
+            GrantType::OpenidHybrid,
+        ];
+        if self.redirect_uris.is_empty() && self.grant_types.iter().any(|g| redirecting.contains(g))
+        {
+            return Err(RegistrationError::RedirectUriRequired);
+        }
+        Ok(())
+    }
+}
+
+/// Checks `reg` and completes it: a generated client id unless one was chosen, and the
+/// secret's hash with its clear text to show once. A chosen secret costs an Argon2id hash:
+/// call this off an async runtime's worker threads when `reg.secret` is chosen.
+pub fn register(
+    reg: &Registration,
+    entropy: &dyn Entropy,
+) -> Result<Registered, RegistrationError> {
+    reg.check()?;
+    let client_id = reg
+        .client_id
+        .clone()
+        .unwrap_or_else(|| alphanumeric(entropy, CLIENT_ID_LENGTH));
+    let (secret_text, secret) = match (reg.client_type, &reg.secret) {
+        (ClientType::Public, _) => (None, SecretHash::None),
+        (ClientType::Confidential, SecretChoice::Generate) => {
+            let generated = token::generate(TokenKind::ClientSecret, entropy);
+            (Some(generated.text), SecretHash::Sha256(generated.digest.0))
+        }
+        (ClientType::Confidential, SecretChoice::Chosen(chosen)) => {
+            let hash = password::hash(chosen, entropy).map_err(RegistrationError::Hash)?;
+            (Some(chosen.clone()), SecretHash::Argon2(hash))
+        }
+    };
+    Ok(Registered {
+        name: reg.name.clone().unwrap_or_else(|| client_id.clone()),
+        client_id,
+        secret,
+        secret_text,
+    })
+}
+
+/// A username: 1 to 150 characters (Django's limit) without spaces or control characters,
+/// so it reads unambiguously in logs, pages and the command line.
+pub fn validate_username(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 150
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid username {name:?}: use 1 to 150 characters without spaces"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::SeededEntropy;
+
+    fn web_app() -> Registration {
+        Registration {
+            name: Some("Web".into()),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::AuthorizationCode],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            algorithm: None,
+            client_id: None,
+            secret: SecretChoice::Generate,
+        }
+    }
+
+    #[test]
+    fn a_generated_registration_gets_an_id_and_a_secret_shown_once() {
+        let done = register(&web_app(), &SeededEntropy::new(1)).expect("valid");
+        assert_eq!(done.client_id.len(), 40);
+        assert!(done.client_id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let text = done
+            .secret_text
+            .expect("a confidential client has a secret");
+        assert_eq!(done.secret, SecretHash::sha256_of(&text));
+        assert_eq!(done.name, "Web");
+    }
+
+    #[test]
+    fn public_clients_have_no_secret_and_may_not_choose_one() {
+        let mut reg = web_app();
+        reg.client_type = ClientType::Public;
+        let done = register(&reg, &SeededEntropy::new(1)).expect("valid");
+        assert_eq!((done.secret, done.secret_text), (SecretHash::None, None));
+        reg.secret = SecretChoice::Chosen("s".into());
+        assert_eq!(reg.check(), Err(RegistrationError::SecretForPublicClient));
+    }
+
+    #[test]
+    fn a_chosen_id_and_secret_are_kept_and_the_secret_hashed_with_argon2() {
+        let mut reg = web_app();
+        reg.name = None;
+        reg.client_id = Some("billing.v2".into());
+        reg.secret = SecretChoice::Chosen("chosen secret".into());
+        let done = register(&reg, &SeededEntropy::new(1)).expect("valid");
+        assert_eq!(
+            (done.client_id.as_str(), done.name.as_str()),
+            ("billing.v2", "billing.v2")
+        );
+        match &done.secret {
+            SecretHash::Argon2(phc) => assert!(password::verify("chosen secret", phc)),
+            other => panic!("expected an Argon2 hash, got {other:?}"),
+        }
+        reg.secret = SecretChoice::Chosen(String::new());
+        assert_eq!(reg.check(), Err(RegistrationError::EmptySecret));
+    }
+
+    #[test]
+    fn every_rule_is_checked() {
+        let refused = |change: fn(&mut Registration)| {
+            let mut reg = web_app();
+            change(&mut reg);
+            reg.check().expect_err("refused")
+        };
+        assert_eq!(
+            refused(|r| r.name = Some(" ".into())),
+            RegistrationError::Name
+        );
+        assert_eq!(
+            refused(|r| r.name = Some("x".repeat(256))),
+            RegistrationError::Name
+        );
+        assert_eq!(
+            refused(|r| r.grant_types.clear()),
+            RegistrationError::NoGrantType
+        );
+        assert_eq!(
+            refused(|r| r.redirect_uris.clear()),
+            RegistrationError::RedirectUriRequired
+        );
+        assert!(matches!(
+            refused(|r| r.algorithm = Some("none".into())),
+            RegistrationError::Algorithm(_)
+        ));
+        assert!(matches!(
+            refused(|r| r.client_id = Some("has space".into())),
+            RegistrationError::Invalid(_)
+        ));
+        assert!(matches!(
+            refused(|r| r.redirect_uris = vec!["https://app.example/cb#frag".into()]),
+            RegistrationError::Invalid(_)
+        ));
+        assert!(matches!(
+            refused(|r| r.allowed_origins = vec!["https://app.example/path".into()]),
+            RegistrationError::Invalid(_)
+        ));
+        let mut password_only = web_app();
+        password_only.grant_types = vec![GrantType::Password];
+        password_only.redirect_uris.clear();
+        assert_eq!(password_only.check(), Ok(()), "no redirect needed");
+    }
+
+    #[test]
+    fn usernames() {
+        assert!(validate_username("alice").is_ok());
+        assert!(validate_username(&"é".repeat(150)).is_ok());
+        for bad in ["", "a b", "a\tb", "a\u{0}b"] {
+            assert!(validate_username(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_username(&"a".repeat(151)).is_err());
+    }
+}

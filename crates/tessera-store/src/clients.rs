@@ -1,0 +1,52 @@
+//! Registered clients (applications).
+
+use async_trait::async_trait;
+use tessera_core::UnixTime;
+use tessera_core::client::{Client, ClientType, GrantType, SecretHash};
+
+use crate::StoreResult;
+
+/// A client registration to insert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    pub client_id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    pub grant_types: Vec<GrantType>,
+    pub secret: SecretHash,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub user_id: Option<i64>,
+    pub skip_authorization: bool,
+    pub algorithm: Option<String>,
+    pub created_at: UnixTime,
+}
+
+/// The editable part of a registration (the client id, type and secret never change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientUpdate {
+    pub name: String,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub algorithm: Option<String>,
+    pub updated_at: UnixTime,
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync + 'static {
+    async fn insert_client(&self, client: NewClient) -> StoreResult<Client>;
+    async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>>;
+    /// The clients a user registered, newest first.
+    async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>>;
+    /// Returns whether the client existed.
+    async fn update_client(&self, pk: i64, update: ClientUpdate) -> StoreResult<bool>;
+    /// Deletes a client with its grants, tokens and codes; returns whether it existed.
+    async fn delete_client(&self, pk: i64) -> StoreResult<bool>;
+    /// Whether any registered client lists `origin` in its allowed origins (CORS preflight,
+    /// which carries no client id).
+    async fn origin_allowed(&self, origin: &str) -> StoreResult<bool>;
+}

@@ -1,0 +1,184 @@
+//! The SQL of [`ClientStore`].
+
+use async_trait::async_trait;
+use tessera_core::client::{Client, ClientType, GrantType, parse_grant_types};
+
+use super::columns::{secret_columns, secret_from_columns, split_list};
+use super::{Database, Dialect, Row, SqlConn, bad_row, op, params};
+use crate::{ClientStore, ClientUpdate, NewClient, StoreError, StoreResult};
+
+/// The client columns [`client_from_row`] reads, in its order.
+const COLUMNS: &str = "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
+     redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
+     algorithm, created_at";
+
+fn client_from_row(mut r: Row) -> StoreResult<Client> {
+    let id = r.take()?;
+    let client_id = r.take()?;
+    let name = r.take()?;
+    let client_type: String = r.take()?;
+    let grant_types: String = r.take()?;
+    let secret_kind: String = r.take()?;
+    let secret_hash = r.take()?;
+    Ok(Client {
+        id,
+        client_id,
+        name,
+        client_type: ClientType::parse(&client_type).ok_or_else(|| bad_row("client type"))?,
+        grant_types: parse_grant_types(&grant_types).map_err(|_| bad_row("grant types"))?,
+        secret: secret_from_columns(&secret_kind, secret_hash)
+            .ok_or_else(|| bad_row("client secret"))?,
+        redirect_uris: split_list(&r.take::<String>()?),
+        post_logout_redirect_uris: split_list(&r.take::<String>()?),
+        allowed_origins: split_list(&r.take::<String>()?),
+        user_id: r.take()?,
+        skip_authorization: r.take()?,
+        algorithm: r.take()?,
+        created_at: r.take()?,
+    })
+}
+
+fn grant_types_column(grant_types: &[GrantType]) -> String {
+    grant_types
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
+    let (kind, hash) = secret_columns(&new.secret);
+    let sql = format!(
+        "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
+         secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
+         skip_authorization, algorithm, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
+    );
+    let row = c
+        .query_opt(
+            &sql,
+            params![
+                &new.client_id,
+                &new.name,
+                new.client_type.as_str(),
+                &grant_types_column(&new.grant_types),
+                kind,
+                hash.as_ref(),
+                &new.redirect_uris.join(" "),
+                &new.post_logout_redirect_uris.join(" "),
+                &new.allowed_origins.join(" "),
+                new.user_id,
+                new.skip_authorization,
+                new.algorithm.as_ref(),
+                new.created_at,
+            ],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("client id"),
+            e => e,
+        })?;
+    client_from_row(row.ok_or_else(|| bad_row("inserted client"))?)
+}
+
+async fn find(c: &mut dyn SqlConn, by: &str, key: Key) -> StoreResult<Option<Client>> {
+    let sql = format!("SELECT {COLUMNS} FROM clients WHERE {by} = $1");
+    let row = match &key {
+        Key::Int(i) => c.query_opt(&sql, params![*i]).await?,
+        Key::Text(s) => c.query_opt(&sql, params![s]).await?,
+    };
+    row.map(client_from_row).transpose()
+}
+
+enum Key {
+    Int(i64),
+    Text(String),
+}
+
+async fn of_user(c: &mut dyn SqlConn, user_id: i64) -> StoreResult<Vec<Client>> {
+    let sql = format!("SELECT {COLUMNS} FROM clients WHERE user_id = $1 ORDER BY id DESC");
+    c.query(&sql, params![user_id])
+        .await?
+        .into_iter()
+        .map(client_from_row)
+        .collect()
+}
+
+async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE clients SET name = $2, grant_types = $3, redirect_uris = $4, \
+             post_logout_redirect_uris = $5, allowed_origins = $6, algorithm = $7, \
+             updated_at = $8 WHERE id = $1",
+            params![
+                pk,
+                &u.name,
+                &grant_types_column(&u.grant_types),
+                &u.redirect_uris.join(" "),
+                &u.post_logout_redirect_uris.join(" "),
+                &u.allowed_origins.join(" "),
+                u.algorithm.as_ref(),
+                u.updated_at,
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+async fn delete(c: &mut dyn SqlConn, pk: i64) -> StoreResult<bool> {
+    Ok(c.execute("DELETE FROM clients WHERE id = $1", params![pk])
+        .await?
+        > 0)
+}
+
+async fn origin_allowed(c: &mut dyn SqlConn, origin: String) -> StoreResult<bool> {
+    // Lists are space-separated: pad both sides so only whole entries match. The substring
+    // search is spelled differently: SQLite has `instr`, PostgreSQL `position(.. IN ..)`,
+    // and neither has the other (LIKE would need escaping and is case-insensitive in SQLite).
+    let sql = match c.dialect() {
+        Dialect::Sqlite => {
+            "SELECT 1 FROM clients WHERE instr(' ' || allowed_origins || ' ', ' ' || $1 || ' ') > 0 LIMIT 1"
+        }
+        Dialect::Postgres => {
+            "SELECT 1 FROM clients WHERE position(' ' || $1 || ' ' IN ' ' || allowed_origins || ' ') > 0 LIMIT 1"
+        }
+    };
+    Ok(c.query_opt(sql, params![&origin]).await?.is_some())
+}
+
+#[async_trait]
+impl<D: Database> ClientStore for D {
+    async fn insert_client(&self, new: NewClient) -> StoreResult<Client> {
+        self.write_one(op(move |c| Box::pin(insert(c, new)))).await
+    }
+
+    async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let key = Key::Text(client_id.to_owned());
+        self.read(op(move |c| Box::pin(find(c, "client_id", key))))
+            .await
+    }
+
+    async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>> {
+        self.read(op(move |c| Box::pin(find(c, "id", Key::Int(pk)))))
+            .await
+    }
+
+    async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>> {
+        self.read(op(move |c| Box::pin(of_user(c, user_id)))).await
+    }
+
+    async fn update_client(&self, pk: i64, update_: ClientUpdate) -> StoreResult<bool> {
+        self.write_one(op(move |c| Box::pin(update(c, pk, update_))))
+            .await
+    }
+
+    async fn delete_client(&self, pk: i64) -> StoreResult<bool> {
+        self.write_one(op(move |c| Box::pin(delete(c, pk)))).await
+    }
+
+    async fn origin_allowed(&self, origin: &str) -> StoreResult<bool> {
+        let origin = origin.to_owned();
+        self.read(op(move |c| Box::pin(origin_allowed(c, origin))))
+            .await
+    }
+}

@@ -1,0 +1,271 @@
+//! The SQL of [`GrantStore`].
+
+use async_trait::async_trait;
+use tessera_core::UnixTime;
+use tessera_core::client::ClientType;
+use tessera_core::grant::{NewGrant, NewToken, Rotation, TokenContext, TokenType};
+use tessera_core::token::TokenDigest;
+
+use super::columns::token_table;
+use super::{Database, Param, SqlConn, bad_row, op, params};
+use crate::{GrantStore, GrantSummary, RotateOutcome, StoreResult};
+
+async fn insert_token(
+    c: &mut dyn SqlConn,
+    token_type: TokenType,
+    grant_id: i64,
+    t: &NewToken,
+) -> StoreResult<()> {
+    let sql = format!(
+        "INSERT INTO {} (digest, grant_id, scope, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        token_table(token_type)
+    );
+    c.execute(
+        &sql,
+        params![&t.digest, grant_id, &t.scope, t.issued_at, t.expires_at],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Inserts a grant and its first tokens; returns the grant id. Shared with code redemption.
+pub(crate) async fn insert_grant_rows(
+    c: &mut dyn SqlConn,
+    grant: &NewGrant,
+    access_token: &NewToken,
+    refresh_token: Option<&NewToken>,
+) -> StoreResult<i64> {
+    let row = c
+        .query_opt(
+            "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            params![
+                grant.client_pk,
+                grant.user_id,
+                grant.kind.as_str(),
+                &grant.scope,
+                grant.created_at,
+                grant.expires_at
+            ],
+        )
+        .await?;
+    let grant_id: i64 = row.ok_or_else(|| bad_row("inserted grant"))?.take()?;
+    insert_token(c, TokenType::AccessToken, grant_id, access_token).await?;
+    if let Some(rt) = refresh_token {
+        insert_token(c, TokenType::RefreshToken, grant_id, rt).await?;
+    }
+    Ok(grant_id)
+}
+
+async fn find_token(
+    c: &mut dyn SqlConn,
+    token_type: TokenType,
+    digest: TokenDigest,
+) -> StoreResult<Option<TokenContext>> {
+    // Access tokens have no `used_at`; a typed NULL keeps the column's type in PostgreSQL.
+    let used = match token_type {
+        TokenType::AccessToken => "CAST(NULL AS BIGINT)",
+        TokenType::RefreshToken => "t.used_at",
+    };
+    let sql = format!(
+        "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, {used}, g.id, g.revoked_at, \
+         c.id, c.client_id, c.client_type, u.id, u.username \
+         FROM {} t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
+         LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = $1",
+        token_table(token_type)
+    );
+    let Some(mut r) = c.query_opt(&sql, params![&digest]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(TokenContext {
+        token_type,
+        digest,
+        scope: r.take()?,
+        issued_at: r.take()?,
+        expires_at: r.take()?,
+        revoked_at: r.take()?,
+        used_at: r.take()?,
+        grant_id: r.take()?,
+        grant_revoked_at: r.take()?,
+        client_pk: r.take()?,
+        client_id: r.take()?,
+        client_type: ClientType::parse(&r.take::<String>()?)
+            .ok_or_else(|| bad_row("client type"))?,
+        user_id: r.take()?,
+        username: r.take()?,
+    }))
+}
+
+async fn rotate(c: &mut dyn SqlConn, rotation: Rotation) -> StoreResult<RotateOutcome> {
+    let Rotation {
+        old,
+        now,
+        access_token,
+        refresh_token,
+        grant_expires_at,
+    } = rotation;
+    // The conditional UPDATE is the exactly-once step: of two concurrent rotations, the
+    // second finds the token used (PostgreSQL re-reads the row after the first commits;
+    // SQLite runs writes one at a time) and changes nothing.
+    let claimed = c
+        .query_opt(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $2 AND grant_id IN \
+             (SELECT id FROM grants WHERE revoked_at IS NULL) RETURNING grant_id",
+            params![&old, now],
+        )
+        .await?;
+    let Some(mut claimed) = claimed else {
+        return Ok(RotateOutcome::NotActive);
+    };
+    let grant_id: i64 = claimed.take()?;
+    c.execute(
+        "UPDATE access_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
+        params![grant_id, now],
+    )
+    .await?;
+    insert_token(c, TokenType::AccessToken, grant_id, &access_token).await?;
+    insert_token(c, TokenType::RefreshToken, grant_id, &refresh_token).await?;
+    c.execute(
+        "UPDATE grants SET expires_at = $2 WHERE id = $1 AND expires_at < $2",
+        params![grant_id, grant_expires_at],
+    )
+    .await?;
+    Ok(RotateOutcome::Rotated)
+}
+
+/// Which live grants a revocation matches: by id, by id and owner, by user, by client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which {
+    Grant(i64),
+    GrantOfUser { grant_id: i64, user_id: i64 },
+    OfUser(i64),
+    OfClient(i64),
+}
+
+impl Which {
+    /// The filter on `grants`, on parameters `$2` (and `$3`), and its parameters.
+    fn filter(self) -> (&'static str, [Param<'static>; 2]) {
+        match self {
+            Which::Grant(id) => ("id = $2", [Param::Int(id), Param::Null]),
+            Which::GrantOfUser { grant_id, user_id } => (
+                "id = $2 AND user_id = $3",
+                [Param::Int(grant_id), Param::Int(user_id)],
+            ),
+            Which::OfUser(id) => ("user_id = $2", [Param::Int(id), Param::Null]),
+            Which::OfClient(id) => ("client_id = $2", [Param::Int(id), Param::Null]),
+        }
+    }
+}
+
+/// Revokes the live grants matched by `which` and all their live tokens at `now`; returns
+/// how many grants changed. Tokens first: their filter needs the grants still unrevoked.
+pub(crate) async fn revoke(c: &mut dyn SqlConn, which: Which, now: UnixTime) -> StoreResult<u64> {
+    let (filter, [a, b]) = which.filter();
+    let params: &[Param<'_>] = match b {
+        Param::Null => &[Param::Int(now), a],
+        b => &[Param::Int(now), a, b],
+    };
+    for t in ["access_tokens", "refresh_tokens"] {
+        let sql = format!(
+            "UPDATE {t} SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
+             (SELECT id FROM grants WHERE {filter} AND revoked_at IS NULL)"
+        );
+        c.execute(&sql, params).await?;
+    }
+    let sql = format!("UPDATE grants SET revoked_at = $1 WHERE {filter} AND revoked_at IS NULL");
+    c.execute(&sql, params).await
+}
+
+async fn of_user(
+    c: &mut dyn SqlConn,
+    user_id: i64,
+    now: UnixTime,
+) -> StoreResult<Vec<GrantSummary>> {
+    c.query(
+        "SELECT g.id, c.client_id, c.name, g.scope, g.created_at, g.expires_at \
+         FROM grants g JOIN clients c ON c.id = g.client_id \
+         WHERE g.user_id = $1 AND g.revoked_at IS NULL AND g.expires_at > $2 ORDER BY g.id DESC",
+        params![user_id, now],
+    )
+    .await?
+    .into_iter()
+    .map(|mut r| {
+        Ok(GrantSummary {
+            grant_id: r.take()?,
+            client_id: r.take()?,
+            client_name: r.take()?,
+            scope: r.take()?,
+            created_at: r.take()?,
+            expires_at: r.take()?,
+        })
+    })
+    .collect()
+}
+
+#[async_trait]
+impl<D: Database> GrantStore for D {
+    async fn insert_grant(
+        &self,
+        grant: NewGrant,
+        access_token: NewToken,
+        refresh_token: Option<NewToken>,
+    ) -> StoreResult<i64> {
+        self.write(op(move |c| {
+            Box::pin(async move {
+                insert_grant_rows(c, &grant, &access_token, refresh_token.as_ref()).await
+            })
+        }))
+        .await
+    }
+
+    async fn find_token(
+        &self,
+        token_type: TokenType,
+        digest: &TokenDigest,
+    ) -> StoreResult<Option<TokenContext>> {
+        let digest = *digest;
+        self.read(op(move |c| Box::pin(find_token(c, token_type, digest))))
+            .await
+    }
+
+    async fn rotate_refresh_token(&self, rotation: Rotation) -> StoreResult<RotateOutcome> {
+        self.write(op(move |c| Box::pin(rotate(c, rotation)))).await
+    }
+
+    async fn revoke_grant(&self, grant_id: i64, now: UnixTime) -> StoreResult<bool> {
+        let which = Which::Grant(grant_id);
+        self.write(op(move |c| Box::pin(revoke(c, which, now))))
+            .await
+            .map(|n| n > 0)
+    }
+
+    async fn revoke_grant_of_user(
+        &self,
+        grant_id: i64,
+        user_id: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let which = Which::GrantOfUser { grant_id, user_id };
+        self.write(op(move |c| Box::pin(revoke(c, which, now))))
+            .await
+            .map(|n| n > 0)
+    }
+
+    async fn revoke_grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<u64> {
+        let which = Which::OfUser(user_id);
+        self.write(op(move |c| Box::pin(revoke(c, which, now))))
+            .await
+    }
+
+    async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64> {
+        let which = Which::OfClient(client_pk);
+        self.write(op(move |c| Box::pin(revoke(c, which, now))))
+            .await
+    }
+
+    async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>> {
+        self.read(op(move |c| Box::pin(of_user(c, user_id, now))))
+            .await
+    }
+}

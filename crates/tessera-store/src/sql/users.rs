@@ -1,0 +1,69 @@
+//! The SQL of [`UserStore`].
+
+use async_trait::async_trait;
+
+use super::{Database, Row, SqlConn, bad_row, op, params};
+use crate::{NewUser, StoreError, StoreResult, User, UserStore};
+
+/// The user columns [`user_from_row`] reads, in its order, for a table aliased `u`.
+pub(crate) const COLUMNS: &str = "u.id, u.username, u.email, u.password_hash, u.created_at";
+
+/// Reads a user from the next five columns of `r`.
+pub(crate) fn user_from_row(r: &mut Row) -> StoreResult<User> {
+    Ok(User {
+        id: r.take()?,
+        username: r.take()?,
+        email: r.take()?,
+        password_hash: r.take()?,
+        created_at: r.take()?,
+    })
+}
+
+async fn insert(c: &mut dyn SqlConn, new: NewUser) -> StoreResult<User> {
+    let row = c
+        .query_opt(
+            "INSERT INTO users (username, email, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id, username, email, password_hash, created_at",
+            params![
+                &new.username,
+                &new.email,
+                new.password_hash.as_ref(),
+                new.created_at
+            ],
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict("username"),
+            e => e,
+        })?;
+    user_from_row(&mut row.ok_or_else(|| bad_row("inserted user"))?)
+}
+
+async fn find_by_username(c: &mut dyn SqlConn, username: String) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.username = $1");
+    let row = c.query_opt(&sql, params![&username]).await?;
+    row.map(|mut r| user_from_row(&mut r)).transpose()
+}
+
+async fn find_by_id(c: &mut dyn SqlConn, id: i64) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1");
+    let row = c.query_opt(&sql, params![id]).await?;
+    row.map(|mut r| user_from_row(&mut r)).transpose()
+}
+
+#[async_trait]
+impl<D: Database> UserStore for D {
+    async fn insert_user(&self, new: NewUser) -> StoreResult<User> {
+        self.write_one(op(move |c| Box::pin(insert(c, new)))).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        self.read(op(move |c| Box::pin(find_by_username(c, username))))
+            .await
+    }
+
+    async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        self.read(op(move |c| Box::pin(find_by_id(c, id)))).await
+    }
+}
