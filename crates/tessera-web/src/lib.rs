@@ -42,7 +42,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use state::{AppState, Settings};
 
-/// Registers `route` at `path` with and without its trailing slash (`docs/behaviour.md`,
+/// Registers `route` at `path` with and without its trailing slash (docs/behaviour.md,
 /// "Requests"), so both spellings share one method router and so one 405 + `Allow`.
 fn at_both(
     router: Router<AppState>,

@@ -2,7 +2,7 @@
 //! page links and the tests all take them from here, so a path cannot drift between them.
 //!
 //! Each path is written with its trailing slash; the router also answers it without
-//! (`docs/behaviour.md`, "Requests"). A path with a parameter has a `*_ROUTE` pattern for the
+//! (docs/behaviour.md, "Requests"). A path with a parameter has a `*_ROUTE` pattern for the
 //! router and a function that fills it in, so the URL a page links to is the one routed.
 
 use std::fmt::Display;

@@ -1,6 +1,6 @@
 //! [`paths::AUTHORIZED_TOKENS`]: what a signed-in user granted, by application, each
 //! revocable. Each row is a grant, and revoking it revokes every token of that grant, as a
-//! client's revocation does (`docs/behaviour.md`, "Revocation (RFC 7009)").
+//! client's revocation does (docs/behaviour.md, "Revocation").
 
 use askama::Template;
 use axum::extract::{Path, State};
