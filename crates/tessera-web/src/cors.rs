@@ -1,4 +1,4 @@
-//! CORS for browser clients (SPEC section 5 rule 10): the token and revocation endpoints
+//! CORS for browser clients (docs/behaviour.md, "CORS"): the token and revocation endpoints
 //! answer preflights for origins a registered client lists in `allowed_origins`, and add
 //! `Access-Control-Allow-Origin` to answers for a client that lists the request's Origin.
 //! Every answer says `Vary: Origin`, since it depends on it.

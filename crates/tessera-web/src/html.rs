@@ -1,8 +1,13 @@
-//! Server-rendered pages: one layout, one small stylesheet, no JavaScript.
+//! Server-rendered pages: askama templates in `templates/`, compiled into the binary, each
+//! extending the one layout `base.html`; one small stylesheet; no JavaScript.
 //!
-//! Every value placed in a page goes through [`esc`]. Pages carry security headers that keep
-//! them out of frames and keep authorization URLs out of `Referer` headers.
+//! Handlers fill a typed context (a struct deriving [`Template`]) and call [`render`]; the
+//! templates escape every value, so no handler writes or escapes HTML. Pages carry security
+//! headers that keep them out of frames and keep authorization URLs out of `Referer` headers.
 
+use std::fmt;
+
+use askama::Template;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -10,82 +15,76 @@ use axum::http::header::{
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
+/// What `base.html` shows around every page.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'a> {
+    pub title: &'a str,
+    /// The signed-in user, named in the header beside the links that need a session; `None`
+    /// on the sign-in and error pages.
+    pub user: Option<&'a str>,
+}
+
+/// The escaper of every `.html` template (see `askama.toml`). Askama's own writes numeric
+/// references (`&#60;`); this one writes the named ones the pages have always had
+/// (`&lt;`, `&quot;`, `&#x27;`), so their bytes stay the same for anything that reads them.
+/// Both are safe in element content and in quoted attributes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: fmt::Write>(&self, mut dest: W, text: &str) -> fmt::Result {
+        let mut done = 0;
+        for (i, c) in text.char_indices() {
+            let entity = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#x27;",
+                _ => continue,
+            };
+            dest.write_str(&text[done..i])?;
+            dest.write_str(entity)?;
+            done = i + 1;
+        }
+        dest.write_str(&text[done..])
+    }
+}
+
+/// A page as a response. A template cannot fail on the contexts handlers build, but if one
+/// did, the user gets a plain 500 instead of half a page.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, html).into_response();
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This page could not be shown. Please try again in a moment.",
+            )
+                .into_response()
         }
     }
-    out
 }
 
-pub const STYLESHEET_PATH: &str = "/static/tessera.css";
+/// Served at [`crate::paths::STYLESHEET`]; a file of its own so the CSP can forbid inline
+/// styles.
+pub const STYLESHEET: &str = include_str!("../static/tessera.css");
 
-pub const STYLESHEET: &str = r#"
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;background:#f4f6f9}
-header{background:#1d2430;color:#fff;padding:.75rem 1rem;display:flex;justify-content:space-between;align-items:center;flex-wrap:wrap;gap:.5rem}
-header a{color:#fff;text-decoration:none;font-weight:600}
-header nav a{font-weight:400;margin-left:1rem}
-main{max-width:40rem;margin:1.5rem auto;padding:0 1rem}
-.card{background:#fff;border-radius:10px;padding:1.25rem 1.5rem;box-shadow:0 1px 3px rgba(0,0,0,.08);margin-bottom:1rem}
-h1{font-size:1.5rem;margin:.2rem 0 1rem}
-h2{font-size:1.1rem;margin:0 0 .5rem}
-label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-label.inline{display:inline;font-weight:400;margin:0 1rem 0 .25rem}
-input[type=text],input[type=password],input[type=email],textarea,select{width:100%;padding:.55rem .6rem;border:1px solid #c5cbd5;border-radius:6px;font:inherit}
-textarea{min-height:4.5rem}
-button,.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;border:1px solid #2456c9;background:#2456c9;color:#fff;font:inherit;cursor:pointer;text-decoration:none;margin:.75rem .5rem 0 0}
-button.secondary,.button.secondary{background:#fff;color:#2456c9}
-button.danger{background:#b42318;border-color:#b42318}
-.error{background:#fdecea;color:#8a1c12;border-radius:6px;padding:.6rem .8rem;margin:.5rem 0}
-.notice{background:#e8f1fd;border-radius:6px;padding:.6rem .8rem;margin:.5rem 0}
-.secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff8e1;padding:.5rem;border-radius:6px}
-ul.scopes{padding-left:1.2rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
-dt{font-weight:600}
-dd{margin:0;word-break:break-all}
-table{width:100%;border-collapse:collapse}
-td,th{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #e3e7ee;vertical-align:top}
-small,.muted{color:#5b6576}
-"#;
-
-/// A complete page. `user` is the signed-in user's name, shown in the header.
-pub fn page(status: StatusCode, title: &str, user: Option<&str>, body: &str) -> Response {
-    let nav = match user {
-        Some(name) => format!(
-            r#"<nav><a href="/o/applications/">Applications</a><a href="/o/authorized_tokens/">Authorized access</a><a href="/accounts/logout/">Sign out ({})</a></nav>"#,
-            esc(name)
-        ),
-        None => String::new(),
-    };
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Tessera</title><link rel="stylesheet" href="{STYLESHEET_PATH}"></head>
-<body><header><a href="/o/applications/">Tessera</a>{nav}</header><main>{body}</main></body></html>"#,
-        title = esc(title),
-    );
-    let mut response = (status, html).into_response();
-    secure_headers(&mut response);
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
-}
-
-/// Headers every page and authorization redirect carries.
-pub fn secure_headers(response: &mut Response) {
+/// Added by the router to every answer of the pages, redirects and errors included: pages
+/// stay out of frames, authorization URLs stay out of `Referer` headers, and nothing is
+/// cached unless the answer says otherwise (only the stylesheet does).
+pub async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         CONTENT_SECURITY_POLICY,
@@ -95,6 +94,7 @@ pub fn secure_headers(response: &mut Response) {
     );
     h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// An error page: what went wrong, in words a user understands.
@@ -157,14 +157,23 @@ impl From<crate::error::ApiError> for PageError {
     }
 }
 
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout<'a>,
+    message: &'a str,
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let body = format!(
-            r#"<div class="card"><h1>{}</h1><p>{}</p></div>"#,
-            esc(self.title),
-            esc(&self.message)
-        );
-        let mut response = page(self.status, self.title, None, &body);
+        let page = ErrorPage {
+            layout: Layout {
+                title: self.title,
+                user: None,
+            },
+            message: &self.message,
+        };
+        let mut response = render(self.status, &page);
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
@@ -188,29 +197,41 @@ pub async fn stylesheet() -> Response {
     r
 }
 
-/// Hidden form fields.
-pub fn hidden(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                r#"<input type="hidden" name="{}" value="{}">"#,
-                esc(k),
-                esc(v)
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup() {
+    fn escapes_markup_with_named_references() {
+        let mut out = String::new();
+        askama::filters::Escaper::write_escaped_str(
+            &Escape,
+            &mut out,
+            r#"<script>"a" & 'b'</script> · ok"#,
+        )
+        .expect("write");
         assert_eq!(
-            esc(r#"<script>"a" & 'b'</script>"#),
-            "&lt;script&gt;&quot;a&quot; &amp; &#x27;b&#x27;&lt;/script&gt;"
+            out,
+            "&lt;script&gt;&quot;a&quot; &amp; &#x27;b&#x27;&lt;/script&gt; · ok"
+        );
+    }
+
+    #[test]
+    fn error_pages_escape_their_message() {
+        let page = ErrorPage {
+            layout: Layout {
+                title: "Bad <request>",
+                user: None,
+            },
+            message: "\"><script>alert(1)</script>",
+        };
+        let html = page.render().expect("render");
+        assert!(html.contains("Bad &lt;request&gt; · Tessera"));
+        assert!(html.contains("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script") && !html.contains("<request"));
+        assert!(
+            !html.contains(crate::paths::LOGOUT),
+            "no user, no links that need a session"
         );
     }
 }

@@ -5,7 +5,8 @@
 //! to the RFC's status, body and headers in one place.
 //!
 //! # Layout
-//! - [`paths`]: every URL path, defined once for the router, the metadata and the tests.
+//! - [`paths`]: every URL path, defined once for the router, the metadata, redirects, page
+//!   links and the tests.
 //! - [`state`]: [`AppState`], settings, the injected clock and randomness.
 //! - [`error`]: the one error type of this boundary.
 //! - [`extract`]: the strict form-POST extractor.
@@ -13,8 +14,10 @@
 //! - [`ratelimit`]: failure counters per client, user and address.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
 //! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health; and the pages:
-//!   authorization (sign-in and consent), accounts, applications, authorized tokens.
-//! - [`html`]: page layout, escaping, the stylesheet, security headers.
+//!   authorization (sign-in and consent), accounts, applications, authorized tokens, each
+//!   with the typed context of its templates.
+//! - [`html`]: rendering the askama templates of `templates/` (one layout, `base.html`, that
+//!   every page extends), their escaper, error pages, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
 
 pub mod client_auth;
@@ -33,48 +36,63 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::map_response;
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use state::{AppState, Settings};
 
-/// Registers `route` at `path` with and without a trailing slash (SPEC section 3: the
-/// trailing slash is optional everywhere).
+/// Registers `route` at `path` with and without its trailing slash (docs/behaviour.md,
+/// "Requests"), so both spellings share one method router and so one 405 + `Allow`.
 fn at_both(
     router: Router<AppState>,
     path: &str,
     route: MethodRouter<AppState>,
 ) -> Router<AppState> {
-    let bare = path.trim_end_matches('/');
+    let bare = paths::without_trailing_slash(path);
     router
         .route(bare, route.clone())
         .route(&format!("{bare}/"), route)
 }
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
-    use handlers::{
-        account, applications, authorize, authorized_tokens, health, introspect, metadata, revoke,
-        token, userinfo,
-    };
-    let page = |get_handler: MethodRouter<AppState>| {
-        get_handler.fallback(|| async { error::ApiError::method_not_allowed("GET, HEAD, POST") })
-    };
+/// The API for clients: JSON answers; the token and revocation endpoints answer CORS (their
+/// handlers decide per client, so CORS is not a layer).
+fn api_routes() -> Router<AppState> {
+    use handlers::{introspect, revoke, token, userinfo};
+    let mut r = Router::new();
+    r = at_both(r, paths::TOKEN, cors::post_endpoint(token::token));
+    r = at_both(r, paths::REVOKE, cors::post_endpoint(revoke::revoke));
+    r = at_both(
+        r,
+        paths::INTROSPECT,
+        handlers::post_only(introspect::introspect),
+    );
+    at_both(
+        r,
+        paths::USERINFO,
+        handlers::get_post(userinfo::userinfo, userinfo::userinfo),
+    )
+}
+
+/// The pages for people: HTML, and every answer (page, redirect, error, 405) carries the
+/// security headers, added here once rather than by each handler.
+fn page_routes() -> Router<AppState> {
+    use handlers::{account, applications, authorize, authorized_tokens};
     let mut r = Router::new();
     r = at_both(
         r,
         paths::AUTHORIZE,
-        page(get(authorize::authorize_get).post(authorize::authorize_post)),
+        handlers::get_post(authorize::authorize_get, authorize::authorize_post),
     );
     r = at_both(
         r,
         paths::LOGIN,
-        page(get(account::login_form).post(account::login)),
+        handlers::get_post(account::login_form, account::login),
     );
     r = at_both(
         r,
         paths::LOGOUT,
-        page(get(account::logout_form).post(account::logout)),
+        handlers::get_post(account::logout_form, account::logout),
     );
     r = at_both(
         r,
@@ -84,22 +102,22 @@ pub fn router(state: AppState) -> Router {
     r = at_both(
         r,
         paths::APPLICATION_REGISTER,
-        page(get(applications::register_form).post(applications::register)),
+        handlers::get_post(applications::register_form, applications::register),
     );
     r = at_both(
         r,
-        "/o/applications/{id}/",
+        paths::APPLICATION_DETAIL_ROUTE,
         handlers::get_only(applications::detail),
     );
     r = at_both(
         r,
-        "/o/applications/{id}/update/",
-        page(get(applications::update_form).post(applications::update)),
+        paths::APPLICATION_UPDATE_ROUTE,
+        handlers::get_post(applications::update_form, applications::update),
     );
     r = at_both(
         r,
-        "/o/applications/{id}/delete/",
-        page(get(applications::delete_form).post(applications::delete)),
+        paths::APPLICATION_DELETE_ROUTE,
+        handlers::get_post(applications::delete_form, applications::delete),
     );
     r = at_both(
         r,
@@ -108,31 +126,31 @@ pub fn router(state: AppState) -> Router {
     );
     r = at_both(
         r,
-        "/o/authorized_tokens/{id}/delete/",
-        page(get(authorized_tokens::delete_form).post(authorized_tokens::delete)),
+        paths::AUTHORIZED_TOKEN_DELETE_ROUTE,
+        handlers::get_post(authorized_tokens::delete_form, authorized_tokens::delete),
     );
-    r = r.route(html::STYLESHEET_PATH, get(html::stylesheet));
+    r.route(paths::STYLESHEET, get(html::stylesheet))
+        .layer(map_response(html::security_headers))
+}
 
-    r = at_both(r, paths::TOKEN, cors::post_endpoint(token::token));
-    r = at_both(r, paths::REVOKE, cors::post_endpoint(revoke::revoke));
-    r = at_both(
-        r,
-        paths::INTROSPECT,
-        handlers::post_only(introspect::introspect),
-    );
-    r = at_both(
-        r,
-        paths::USERINFO,
-        get(userinfo::userinfo)
-            .post(userinfo::userinfo)
-            .fallback(|| async { error::ApiError::method_not_allowed("GET, HEAD, POST") }),
-    );
+/// Discovery and health: what clients and orchestrators read before anything else.
+fn discovery_routes() -> Router<AppState> {
+    use handlers::{health, metadata};
+    let mut r = Router::new();
     for path in paths::METADATA_ALIASES {
         r = at_both(r, path, handlers::get_only(metadata::authorization_server));
     }
     r = at_both(r, paths::HEALTH, get(health::health));
-    r = at_both(r, paths::READY, get(health::ready));
-    r.fallback(handlers::not_found)
+    at_both(r, paths::READY, get(health::ready))
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api_routes())
+        .merge(page_routes())
+        .merge(discovery_routes())
+        .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state)

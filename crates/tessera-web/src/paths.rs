@@ -1,10 +1,33 @@
-//! Every path the server answers, defined once. The trailing slash is optional on each.
+//! Every path the server answers, defined once: the router, the metadata document, redirects,
+//! page links and the tests all take them from here, so a path cannot drift between them.
+//!
+//! Each path is written with its trailing slash; the router also answers it without
+//! (docs/behaviour.md, "Requests"). A path with a parameter has a `*_ROUTE` pattern for the
+//! router and a function that fills it in, so the URL a page links to is the one routed.
 
-pub const AUTHORIZE: &str = "/o/authorize/";
+use std::fmt::Display;
+
+// The API: JSON answers for clients.
 pub const TOKEN: &str = "/o/token/";
 pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
 pub const USERINFO: &str = "/o/userinfo/";
+
+// Pages: HTML for people.
+pub const AUTHORIZE: &str = "/o/authorize/";
+pub const LOGIN: &str = "/accounts/login/";
+pub const LOGOUT: &str = "/accounts/logout/";
+pub const APPLICATIONS: &str = "/o/applications/";
+pub const APPLICATION_REGISTER: &str = "/o/applications/register/";
+pub const APPLICATION_DETAIL_ROUTE: &str = "/o/applications/{id}/";
+pub const APPLICATION_UPDATE_ROUTE: &str = "/o/applications/{id}/update/";
+pub const APPLICATION_DELETE_ROUTE: &str = "/o/applications/{id}/delete/";
+pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
+pub const AUTHORIZED_TOKEN_DELETE_ROUTE: &str = "/o/authorized_tokens/{id}/delete/";
+/// A file, so it is the one path without a trailing slash, and it is routed only as written.
+pub const STYLESHEET: &str = "/static/tessera.css";
+
+// Discovery and health.
 /// RFC 8414 section 3: the metadata of an issuer whose path is `/o`.
 pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server/o";
 /// Where clients that build the metadata URL differently look too.
@@ -13,13 +36,44 @@ pub const METADATA_ALIASES: [&str; 3] = [
     "/.well-known/oauth-authorization-server",
     "/o/.well-known/oauth-authorization-server",
 ];
-pub const LOGIN: &str = "/accounts/login/";
-pub const LOGOUT: &str = "/accounts/logout/";
-pub const APPLICATIONS: &str = "/o/applications/";
-pub const APPLICATION_REGISTER: &str = "/o/applications/register/";
-pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
 pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
+
+/// Fills the `{id}` of a `*_ROUTE` pattern, so a link cannot disagree with the router.
+fn fill(route: &str, id: impl Display) -> String {
+    route.replace("{id}", &id.to_string())
+}
+
+pub fn application_detail(id: impl Display) -> String {
+    fill(APPLICATION_DETAIL_ROUTE, id)
+}
+
+pub fn application_update(id: impl Display) -> String {
+    fill(APPLICATION_UPDATE_ROUTE, id)
+}
+
+pub fn application_delete(id: impl Display) -> String {
+    fill(APPLICATION_DELETE_ROUTE, id)
+}
+
+pub fn authorized_token_delete(id: impl Display) -> String {
+    fill(AUTHORIZED_TOKEN_DELETE_ROUTE, id)
+}
+
+/// `path` as also routed: without its trailing slash.
+pub fn without_trailing_slash(path: &str) -> &str {
+    path.trim_end_matches('/')
+}
+
+/// The sign-in page, returning to the local path `next` afterwards.
+pub fn login_then(next: &str) -> String {
+    format!("{LOGIN}?next={}", tessera_core::form::encode(next))
+}
+
+/// The authorization endpoint with an already encoded `query`.
+pub fn authorize_with(query: &str) -> String {
+    format!("{AUTHORIZE}?{query}")
+}
 
 /// The base URL the endpoints hang from: the issuer without its `/o` path.
 pub fn base_of_issuer(issuer: &str) -> &str {
@@ -49,6 +103,18 @@ mod tests {
         assert_eq!(
             endpoint("https://auth.example.com", INTROSPECT),
             "https://auth.example.com/o/introspect/"
+        );
+    }
+
+    #[test]
+    fn links_fill_the_routes() {
+        assert_eq!(application_detail(7), "/o/applications/7/");
+        assert_eq!(application_update(7), "/o/applications/7/update/");
+        assert_eq!(application_delete("x"), "/o/applications/x/delete/");
+        assert_eq!(authorized_token_delete(3), "/o/authorized_tokens/3/delete/");
+        assert_eq!(
+            login_then("/o/applications/1/"),
+            "/accounts/login/?next=%2Fo%2Fapplications%2F1%2F"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Failure counters: failed client authentications per client id and per address, failed
 //! logins per username and per address. Only failures count, so a client or user that
-//! authenticates correctly is never slowed or refused (SPEC section 3).
+//! authenticates correctly is never slowed or refused (docs/behaviour.md, "Client
+//! authentication").
 //!
 //! Fixed windows in memory, per node. Limits protect CPU and guessing budgets; they do not
 //! decide anything about tokens, so a node-local view is enough.

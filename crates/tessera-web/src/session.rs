@@ -11,11 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tessera_core::entropy::alphanumeric;
-use tessera_core::form::{self, Form, encode};
+use tessera_core::form::{self, Form};
 use tessera_core::token::{self, TokenDigest, TokenKind};
 use tessera_store::{NewSession, Session};
 
-use crate::html::{PageError, secure_headers};
+use crate::html::PageError;
+use crate::paths;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -110,13 +111,12 @@ pub fn with_cookies(
     response
 }
 
-/// A 303 redirect (after a form POST) or 302, with page security headers.
+/// A 303 redirect (after a form POST) or 302. The pages' router adds the security headers.
 pub fn redirect(status: StatusCode, location: &str) -> Response {
     let mut r = status.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(LOCATION, v);
     }
-    secure_headers(&mut r);
     r
 }
 
@@ -124,50 +124,8 @@ pub fn redirect(status: StatusCode, location: &str) -> Response {
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/o/applications/",
+        _ => paths::APPLICATIONS,
     }
-}
-
-/// The sign-in page's address, returning to `next` afterwards.
-pub fn login_url(next: &str) -> String {
-    format!("/accounts/login/?next={}", encode(next))
-}
-
-/// What a confirmation page asks before a destructive POST.
-pub struct Confirm<'a> {
-    pub title: &'a str,
-    /// Already escaped.
-    pub heading_html: &'a str,
-    /// Already escaped.
-    pub message_html: &'a str,
-    pub action: &'a str,
-    pub button: &'a str,
-    pub cancel_href: &'a str,
-}
-
-/// A page that confirms a destructive action with a CSRF-protected form posting to
-/// `confirm.action`, for the signed-in `user`.
-pub fn confirm_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    user: &str,
-    confirm: Confirm<'_>,
-) -> Response {
-    let (csrf, set) = csrf_token(state, headers);
-    let body = format!(
-        r#"<div class="card"><h1>{heading}</h1><p>{message}</p>
-<form method="post" action="{action}">{hidden}<button type="submit" class="danger">{button}</button><a class="button secondary" href="{cancel}">Cancel</a></form></div>"#,
-        heading = confirm.heading_html,
-        message = confirm.message_html,
-        action = crate::html::esc(confirm.action),
-        hidden = crate::html::hidden(&[(CSRF_FIELD, &csrf)]),
-        button = crate::html::esc(confirm.button),
-        cancel = crate::html::esc(confirm.cancel_href),
-    );
-    with_cookies(
-        crate::html::page(StatusCode::OK, confirm.title, Some(user), &body),
-        [set],
-    )
 }
 
 /// A POSTed HTML form whose CSRF token matched its cookie.
@@ -233,16 +191,17 @@ mod tests {
 
     #[test]
     fn next_must_stay_local() {
-        assert_eq!(safe_next(Some("/o/authorize/?a=b")), "/o/authorize/?a=b");
+        let authorize = paths::authorize_with("a=b");
+        assert_eq!(safe_next(Some(&authorize)), authorize);
         for bad in [
             "https://evil.example/",
             "//evil.example/",
             "/\\evil.example",
             "javascript:x",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/o/applications/", "{bad}");
+            assert_eq!(safe_next(Some(bad)), paths::APPLICATIONS, "{bad}");
         }
-        assert_eq!(safe_next(None), "/o/applications/");
+        assert_eq!(safe_next(None), paths::APPLICATIONS);
     }
 
     #[test]

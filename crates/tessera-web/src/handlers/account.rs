@@ -1,9 +1,11 @@
-//! Signing in and out (`/accounts/login/`, `/accounts/logout/`).
+//! Signing in and out ([`paths::LOGIN`], [`paths::LOGOUT`]).
 
 use crate::client_auth::{Login, check_user_password};
-use crate::html::{PageError, esc, hidden, page};
+use crate::html::{Layout, PageError, render};
+use crate::paths;
 use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, safe_next, with_cookies};
 use crate::state::AppState;
+use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -15,6 +17,18 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    /// Where to go once signed in; already checked by [`safe_next`].
+    next: &'a str,
+    /// As typed, so a failed attempt need not retype it.
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
 fn login_page(
     status: StatusCode,
     csrf: &str,
@@ -22,19 +36,17 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
-        .unwrap_or_default();
-    let body = format!(
-        r#"<div class="card"><h1>Sign in</h1>{error}
-<form method="post" action="/accounts/login/">{hidden}
-<label for="username">Username</label><input type="text" id="username" name="username" value="{username}" autocomplete="username" autofocus required>
-<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form></div>"#,
-        hidden = hidden(&[(CSRF_FIELD, csrf), ("next", next)]),
-        username = esc(username),
-    );
-    page(status, "Sign in", None, &body)
+    let page = LoginPage {
+        layout: Layout {
+            title: "Sign in",
+            user: None,
+        },
+        csrf,
+        next,
+        username,
+        error,
+    };
+    render(status, &page)
 }
 
 pub async fn login_form(
@@ -92,27 +104,61 @@ pub async fn login(State(state): State<AppState>, form: CheckedForm) -> Response
     }
 }
 
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+}
+
 pub async fn logout_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (csrf, set) = session::csrf_token(&state, &headers);
     let user = match session::current(&state, &headers).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    let name = user.as_ref().map(|s| s.user.username.as_str());
-    let body = format!(
-        r#"<div class="card"><h1>Sign out</h1><p>Sign out of Tessera on this browser?</p>
-<form method="post" action="/accounts/logout/">{}<button type="submit">Sign out</button></form></div>"#,
-        hidden(&[(CSRF_FIELD, &csrf)])
-    );
-    with_cookies(page(StatusCode::OK, "Sign out", name, &body), [set])
+    let page = LogoutPage {
+        layout: Layout {
+            title: "Sign out",
+            user: user.as_ref().map(|s| s.user.username.as_str()),
+        },
+        csrf: &csrf,
+    };
+    with_cookies(render(StatusCode::OK, &page), [set])
 }
 
 pub async fn logout(State(state): State<AppState>, form: CheckedForm) -> Response {
     match session::end(&state, &form.headers).await {
-        Ok(cookie) => with_cookies(
-            redirect(StatusCode::SEE_OTHER, "/accounts/login/"),
-            [cookie],
-        ),
+        Ok(cookie) => with_cookies(redirect(StatusCode::SEE_OTHER, paths::LOGIN), [cookie]),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the user typed comes back inside `value="..."` attributes: a `"` must not end them.
+    #[test]
+    fn typed_values_cannot_leave_their_attribute() {
+        let hostile = "\"><script>alert(1)</script>";
+        let page = LoginPage {
+            layout: Layout {
+                title: "Sign in",
+                user: None,
+            },
+            csrf: "t",
+            next: hostile,
+            username: hostile,
+            error: Some(hostile),
+        };
+        let html = page.render().expect("render");
+        assert_eq!(
+            html.matches("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;")
+                .count(),
+            3,
+            "{html}"
+        );
+        assert!(!html.contains("<script"), "{html}");
     }
 }

@@ -1,6 +1,7 @@
-//! `/o/applications/`: a signed-in user lists, registers, edits and deletes their
+//! [`paths::APPLICATIONS`]: a signed-in user lists, registers, edits and deletes their
 //! applications. A generated secret is shown once, on the page that answers the registration.
 
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,8 +11,9 @@ use tessera_core::form::Form;
 use tessera_core::token::{self, TokenKind};
 use tessera_store::{ClientUpdate, NewClient, Session};
 
-use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, login_url, redirect, with_cookies};
+use crate::html::{Layout, PageError, render};
+use crate::paths;
+use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
 use crate::state::AppState;
 
 const ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
@@ -24,7 +26,7 @@ pub async fn require_user(
 ) -> Result<Session, Response> {
     match session::current(state, headers).await {
         Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(redirect(StatusCode::FOUND, &login_url(here))),
+        Ok(None) => Err(redirect(StatusCode::FOUND, &paths::login_then(here))),
         Err(e) => Err(e.into_response()),
     }
 }
@@ -54,8 +56,15 @@ async fn owner_and_client(
     Ok((user, client))
 }
 
+#[derive(Template)]
+#[template(path = "applications.html")]
+struct ListPage<'a> {
+    layout: Layout<'a>,
+    clients: &'a [Client],
+}
+
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/applications/").await {
+    let user = match require_user(&state, &headers, paths::APPLICATIONS).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -63,32 +72,14 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(c) => c,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let rows: String = clients
-        .iter()
-        .map(|c| {
-            format!(
-                r#"<tr><td><a href="/o/applications/{}/">{}</a></td><td>{}</td><td><code>{}</code></td></tr>"#,
-                c.id,
-                esc(&c.name),
-                c.client_type.as_str(),
-                esc(&c.client_id)
-            )
-        })
-        .collect();
-    let table = if clients.is_empty() {
-        "<p>You have not registered any application yet.</p>".to_owned()
-    } else {
-        format!("<table><tr><th>Name</th><th>Type</th><th>Client id</th></tr>{rows}</table>")
+    let page = ListPage {
+        layout: Layout {
+            title: "Your applications",
+            user: Some(&user.user.username),
+        },
+        clients: &clients,
     };
-    let body = format!(
-        r#"<div class="card"><h1>Your applications</h1>{table}<a class="button" href="/o/applications/register/">Register a new application</a></div>"#
-    );
-    page(
-        StatusCode::OK,
-        "Your applications",
-        Some(&user.user.username),
-        &body,
-    )
+    render(StatusCode::OK, &page)
 }
 
 /// The values of the registration form, as typed.
@@ -170,6 +161,31 @@ struct FormView<'a> {
     user: &'a str,
 }
 
+/// A grant type or signing algorithm offered on the form, and whether it is ticked.
+struct Choice {
+    value: &'static str,
+    chosen: bool,
+}
+
+#[derive(Template)]
+#[template(path = "application_form.html")]
+struct FormPage<'a> {
+    layout: Layout<'a>,
+    action: &'a str,
+    /// The client type is chosen once, at registration.
+    editing: bool,
+    csrf: &'a str,
+    error: Option<&'a str>,
+    name: &'a str,
+    client_type: &'a str,
+    grants: Vec<Choice>,
+    redirect_uris: &'a str,
+    post_logout_redirect_uris: &'a str,
+    allowed_origins: &'a str,
+    /// The empty value first: no ID tokens.
+    algorithms: Vec<Choice>,
+}
+
 fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Response {
     let FormView {
         title,
@@ -179,83 +195,40 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
         csrf,
         user,
     } = view;
-    let error = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
-        .unwrap_or_default();
-    let client_type = if editing {
-        format!(
-            "<p><strong>Client type:</strong> {} (cannot change)</p>",
-            esc(&fields.client_type)
-        )
-    } else {
-        let option = |v: &str, label: &str| {
-            let checked = if fields.client_type == v {
-                " checked"
-            } else {
-                ""
-            };
-            format!(
-                r#"<input type="radio" id="type-{v}" name="client_type" value="{v}"{checked}><label class="inline" for="type-{v}">{label}</label>"#
-            )
-        };
-        format!(
-            "<label>Client type</label>{}{}",
-            option(
-                "confidential",
-                "Confidential (a server that keeps a secret)"
-            ),
-            option("public", "Public (a browser or mobile app)")
-        )
+    let page = FormPage {
+        layout: Layout {
+            title,
+            user: Some(user),
+        },
+        action,
+        editing,
+        csrf,
+        error,
+        name: &fields.name,
+        client_type: &fields.client_type,
+        grants: GrantType::ALL
+            .into_iter()
+            .map(|g| Choice {
+                value: g.as_str(),
+                chosen: fields.grant_types.contains(&g),
+            })
+            .collect(),
+        redirect_uris: &fields.redirect_uris,
+        post_logout_redirect_uris: &fields.post_logout_redirect_uris,
+        allowed_origins: &fields.allowed_origins,
+        algorithms: std::iter::once("")
+            .chain(ALGORITHMS)
+            .map(|a| Choice {
+                value: a,
+                chosen: fields.algorithm == a,
+            })
+            .collect(),
     };
-    let grants: String = GrantType::ALL
-        .into_iter()
-        .map(|g| {
-            let checked = if fields.grant_types.contains(&g) { " checked" } else { "" };
-            format!(
-                r#"<div><input type="checkbox" id="grant-{n}" name="grant.{n}"{checked}><label class="inline" for="grant-{n}">{n}</label></div>"#,
-                n = esc(g.as_str())
-            )
-        })
-        .collect();
-    let algorithms: String = std::iter::once("")
-        .chain(ALGORITHMS)
-        .map(|a| {
-            let selected = if fields.algorithm == a {
-                " selected"
-            } else {
-                ""
-            };
-            let label = if a.is_empty() {
-                "none (no OpenID Connect)"
-            } else {
-                a
-            };
-            format!(r#"<option value="{a}"{selected}>{label}</option>"#)
-        })
-        .collect();
-    let body = format!(
-        r#"<div class="card"><h1>{title}</h1>{error}<form method="post" action="{action}">{hidden}
-<label for="name">Name</label><input type="text" id="name" name="name" value="{name}" required>
-{client_type}
-<label>Grant types</label>{grants}
-<label for="redirect_uris">Redirect URIs <small>(one per line)</small></label><textarea id="redirect_uris" name="redirect_uris">{redirect_uris}</textarea>
-<label for="post_logout_redirect_uris">Post-logout redirect URIs <small>(one per line)</small></label><textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris">{post_logout}</textarea>
-<label for="allowed_origins">Allowed origins for browser requests <small>(one per line, like https://app.example)</small></label><textarea id="allowed_origins" name="allowed_origins">{origins}</textarea>
-<label for="algorithm">ID token signing algorithm</label><select id="algorithm" name="algorithm">{algorithms}</select>
-<button type="submit">Save</button><a class="button secondary" href="/o/applications/">Cancel</a></form></div>"#,
-        title = esc(title),
-        action = esc(action),
-        hidden = hidden(&[(CSRF_FIELD, csrf)]),
-        name = esc(&fields.name),
-        redirect_uris = esc(&fields.redirect_uris),
-        post_logout = esc(&fields.post_logout_redirect_uris),
-        origins = esc(&fields.allowed_origins),
-    );
-    page(status, title, Some(user), &body)
+    render(status, &page)
 }
 
 pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/applications/register/").await {
+    let user = match require_user(&state, &headers, paths::APPLICATION_REGISTER).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -268,7 +241,7 @@ pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) ->
     let page = form_page(
         FormView {
             title: "Register an application",
-            action: "/o/applications/register/",
+            action: paths::APPLICATION_REGISTER,
             fields: &fields,
             editing: false,
             csrf: &csrf,
@@ -281,7 +254,7 @@ pub async fn register_form(State(state): State<AppState>, headers: HeaderMap) ->
 }
 
 pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Response {
-    let user = match require_user(&state, &form.headers, "/o/applications/register/").await {
+    let user = match require_user(&state, &form.headers, paths::APPLICATION_REGISTER).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -291,7 +264,7 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
         return form_page(
             FormView {
                 title: "Register an application",
-                action: "/o/applications/register/",
+                action: paths::APPLICATION_REGISTER,
                 fields: &fields,
                 editing: false,
                 csrf,
@@ -335,52 +308,30 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
     }
 }
 
+#[derive(Template)]
+#[template(path = "application.html")]
+struct DetailPage<'a> {
+    layout: Layout<'a>,
+    client: &'a Client,
+    /// Only on the answer to the registration: it is never stored in clear, so never again.
+    secret: Option<&'a str>,
+}
+
 fn detail_page(
     client: &Client,
     user: &Session,
     secret: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let secret_html = match secret {
-        Some(s) => format!(
-            r#"<div class="notice"><p><strong>Client secret</strong> — copy it now: it is shown only this once and only its hash is kept.</p><p class="secret" id="client-secret">{}</p></div>"#,
-            esc(s)
-        ),
-        None => String::new(),
+    let page = DetailPage {
+        layout: Layout {
+            title: &client.name,
+            user: Some(&user.user.username),
+        },
+        client,
+        secret,
     };
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "—".to_owned()
-        } else {
-            v.iter().map(|s| esc(s)).collect::<Vec<_>>().join("<br>")
-        }
-    };
-    let body = format!(
-        r#"<div class="card"><h1>{name}</h1>{secret_html}<dl>
-<dt>Client id</dt><dd><code id="client-id">{client_id}</code></dd>
-<dt>Client type</dt><dd>{client_type}</dd>
-<dt>Grant types</dt><dd>{grants}</dd>
-<dt>Redirect URIs</dt><dd>{redirects}</dd>
-<dt>Post-logout URIs</dt><dd>{post_logout}</dd>
-<dt>Allowed origins</dt><dd>{origins}</dd>
-<dt>Algorithm</dt><dd>{algorithm}</dd></dl>
-<a class="button" href="/o/applications/{id}/update/">Edit</a><a class="button secondary" href="/o/applications/{id}/delete/">Delete</a><a class="button secondary" href="/o/applications/">All applications</a></div>"#,
-        name = esc(&client.name),
-        client_id = esc(&client.client_id),
-        client_type = client.client_type.as_str(),
-        grants = esc(&client
-            .grant_types
-            .iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")),
-        redirects = list(&client.redirect_uris),
-        post_logout = list(&client.post_logout_redirect_uris),
-        origins = list(&client.allowed_origins),
-        algorithm = esc(client.algorithm.as_deref().unwrap_or("none")),
-        id = client.id,
-    );
-    page(status, &client.name, Some(&user.user.username), &body)
+    render(status, &page)
 }
 
 pub async fn detail(
@@ -388,7 +339,7 @@ pub async fn detail(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/");
+    let here = paths::application_detail(&id);
     match owner_and_client(&state, &headers, &id, &here).await {
         Ok((user, client)) => detail_page(&client, &user, None, StatusCode::OK),
         Err(r) => r,
@@ -400,7 +351,7 @@ pub async fn update_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/update/");
+    let here = paths::application_update(&id);
     let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -427,7 +378,7 @@ pub async fn update(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/applications/{id}/update/");
+    let here = paths::application_update(&id);
     let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -466,12 +417,19 @@ pub async fn update(
         )
         .await;
     match updated {
-        Ok(_) => redirect(
-            StatusCode::SEE_OTHER,
-            &format!("/o/applications/{}/", client.id),
-        ),
+        Ok(_) => redirect(StatusCode::SEE_OTHER, &paths::application_detail(client.id)),
         Err(e) => PageError::from(e).into_response(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "delete_application.html")]
+struct DeletePage<'a> {
+    layout: Layout<'a>,
+    action: &'a str,
+    cancel: &'a str,
+    csrf: &'a str,
+    name: &'a str,
 }
 
 pub async fn delete_form(
@@ -479,27 +437,23 @@ pub async fn delete_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/applications/{id}/delete/");
+    let here = paths::application_delete(&id);
     let (user, client) = match owner_and_client(&state, &headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let name = esc(&client.name);
-    session::confirm_page(
-        &state,
-        &headers,
-        &user.user.username,
-        Confirm {
+    let (csrf, set) = session::csrf_token(&state, &headers);
+    let page = DeletePage {
+        layout: Layout {
             title: "Delete application",
-            heading_html: &format!("Delete {name}?"),
-            message_html: &format!(
-                "Every token issued to <strong>{name}</strong> stops working at once. This cannot be undone."
-            ),
-            action: &here,
-            button: "Delete",
-            cancel_href: &format!("/o/applications/{}/", client.id),
+            user: Some(&user.user.username),
         },
-    )
+        action: &here,
+        cancel: &paths::application_detail(client.id),
+        csrf: &csrf,
+        name: &client.name,
+    };
+    with_cookies(render(StatusCode::OK, &page), [set])
 }
 
 pub async fn delete(
@@ -507,7 +461,7 @@ pub async fn delete(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/applications/{id}/delete/");
+    let here = paths::application_delete(&id);
     let (user, client) = match owner_and_client(&state, &form.headers, &id, &here).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -515,8 +469,103 @@ pub async fn delete(
     match state.store.delete_client(client.id).await {
         Ok(_) => {
             tracing::info!(target: "tessera::audit", event = "application_deleted", client_id = %client.client_id, user = %user.user.username);
-            redirect(StatusCode::SEE_OTHER, "/o/applications/")
+            redirect(StatusCode::SEE_OTHER, paths::APPLICATIONS)
         }
         Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "<script>alert(1)</script>";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;";
+
+    fn hostile_client() -> Client {
+        Client {
+            id: 7,
+            client_id: "abc\"onmouseover=\"alert(1)".into(),
+            name: HOSTILE.into(),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::AuthorizationCode],
+            secret: SecretHash::None,
+            redirect_uris: vec![format!("https://app.example/cb?x={HOSTILE}")],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            user_id: Some(1),
+            skip_authorization: false,
+            algorithm: None,
+            created_at: 0,
+        }
+    }
+
+    fn layout(title: &str) -> Layout<'_> {
+        Layout {
+            title,
+            user: Some("\"alice\""),
+        }
+    }
+
+    /// Every page that shows a user-chosen application name escapes it, in text and in
+    /// attributes alike.
+    #[test]
+    fn a_hostile_application_comes_out_escaped() {
+        let client = hostile_client();
+        let clients = [client.clone()];
+        let pages = [
+            ListPage {
+                layout: layout("Your applications"),
+                clients: &clients,
+            }
+            .render(),
+            DetailPage {
+                layout: layout(&client.name),
+                client: &client,
+                secret: None,
+            }
+            .render(),
+            DeletePage {
+                layout: layout("Delete application"),
+                action: &paths::application_delete(client.id),
+                cancel: &paths::application_detail(client.id),
+                csrf: "t",
+                name: &client.name,
+            }
+            .render(),
+            FormPage {
+                layout: layout(&client.name),
+                action: &paths::application_update(client.id),
+                editing: true,
+                csrf: "t",
+                error: Some(HOSTILE),
+                name: &client.name,
+                client_type: "confidential",
+                grants: vec![],
+                redirect_uris: &client.redirect_uris.join("\n"),
+                post_logout_redirect_uris: "",
+                allowed_origins: "",
+                algorithms: vec![],
+            }
+            .render(),
+        ];
+        for page in pages {
+            let html = page.expect("render");
+            assert!(html.contains(ESCAPED), "{html}");
+            assert!(!html.contains(HOSTILE), "{html}");
+            assert!(!html.contains("\"alice\""), "{html}");
+            assert!(html.contains("&quot;alice&quot;"), "{html}");
+        }
+        let list = ListPage {
+            layout: layout("Your applications"),
+            clients: &clients,
+        }
+        .render()
+        .expect("render");
+        assert!(
+            list.contains("abc&quot;onmouseover=&quot;alert(1)"),
+            "{list}"
+        );
+        assert!(!list.contains("\"onmouseover"), "{list}");
     }
 }

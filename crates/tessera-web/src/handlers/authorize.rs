@@ -2,6 +2,7 @@
 //! sign-in, consent, and the redirect back with a code (or, for implicit applications, a
 //! token in the fragment).
 
+use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +18,9 @@ use tessera_core::grant::{self, NewGrant};
 use tessera_core::token::{self, TokenKind};
 use tessera_store::Session;
 
-use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, login_url, redirect, with_cookies};
+use crate::html::{Layout, PageError, render};
+use crate::paths;
+use crate::session::{self, CheckedForm, redirect, with_cookies};
 use crate::state::AppState;
 
 /// Human descriptions of the scopes shown on the consent page.
@@ -128,8 +130,8 @@ pub async fn authorize_get(
                     .collect::<Vec<_>>()
                     .join(" ")
             });
-            let next = format!("/o/authorize/?{}", again.to_query());
-            return redirect(StatusCode::FOUND, &login_url(&next));
+            let next = paths::authorize_with(&again.to_query());
+            return redirect(StatusCode::FOUND, &paths::login_then(&next));
         }
     };
     if valid.client.skip_authorization && !valid.prompt.consent {
@@ -147,48 +149,51 @@ pub async fn authorize_get(
     with_cookies(consent_page(&request, &valid, &user, &csrf), [set])
 }
 
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    layout: Layout<'a>,
+    client_name: &'a str,
+    username: &'a str,
+    /// What each requested scope allows, in words.
+    scopes: Vec<&'a str>,
+    /// Where the user will be sent back: the redirect URI's host, which they can recognise.
+    host: &'a str,
+    /// The authorization request, carried through the form so the POST can validate it again.
+    request: Vec<(&'a str, &'a str)>,
+    csrf: &'a str,
+}
+
 fn consent_page(
     request: &AuthorizationRequest,
     valid: &ValidAuthorization,
     user: &Session,
     csrf: &str,
 ) -> Response {
-    let mut fields: Vec<(&str, &str)> = request
-        .pairs()
-        .into_iter()
-        .filter(|(k, _)| *k != "prompt")
-        .collect();
-    fields.push((CSRF_FIELD, csrf));
-    let scopes: String = valid
-        .scope
-        .iter()
-        .map(|s| format!("<li>{}</li>", esc(describe_scope(s))))
-        .collect();
     let host = valid
         .redirect_uri
         .split("://")
         .nth(1)
         .and_then(|r| r.split(['/', '?']).next())
         .unwrap_or(&valid.redirect_uri);
-    let body = format!(
-        r#"<div class="card"><h1>Authorize {name}?</h1>
-<p><strong>{name}</strong> wants to access your account <strong>{user}</strong>. It will be able to:</p>
-<ul class="scopes">{scopes}</ul>
-<p class="muted">You will be sent back to <strong>{host}</strong>. You can revoke this access at any time under “Authorized access”.</p>
-<form method="post" action="/o/authorize/">{hidden}
-<button type="submit" name="allow" value="Authorize">Authorize</button><button type="submit" name="deny" value="Cancel" class="secondary">Cancel</button>
-</form></div>"#,
-        name = esc(&valid.client.name),
-        user = esc(&user.user.username),
-        hidden = hidden(&fields),
-        host = esc(host),
-    );
-    page(
-        StatusCode::OK,
-        "Authorize application",
-        Some(&user.user.username),
-        &body,
-    )
+    let page = ConsentPage {
+        layout: Layout {
+            title: "Authorize application",
+            user: Some(&user.user.username),
+        },
+        client_name: &valid.client.name,
+        username: &user.user.username,
+        scopes: valid.scope.iter().map(describe_scope).collect(),
+        host,
+        // `prompt` was answered by showing this page; asking again would loop.
+        request: request
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != "prompt")
+            .collect(),
+        csrf,
+    };
+    render(StatusCode::OK, &page)
 }
 
 pub async fn authorize_post(State(state): State<AppState>, form: CheckedForm) -> Response {

@@ -1,13 +1,17 @@
-//! `/o/authorized_tokens/`: what a signed-in user granted, by application, each revocable.
-//! Revoking one revokes its whole grant (SPEC section 5 rule 7).
+//! [`paths::AUTHORIZED_TOKENS`]: what a signed-in user granted, by application, each
+//! revocable. Each row is a grant, and revoking it revokes every token of that grant, as a
+//! client's revocation does (docs/behaviour.md, "Revocation").
 
+use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tessera_store::GrantSummary;
 
 use crate::handlers::applications::require_user;
-use crate::html::{PageError, esc, hidden, page};
-use crate::session::{self, CSRF_FIELD, CheckedForm, Confirm, redirect, with_cookies};
+use crate::html::{Layout, PageError, render};
+use crate::paths;
+use crate::session::{self, CheckedForm, redirect, with_cookies};
 use crate::state::AppState;
 
 /// A date as `YYYY-MM-DD HH:MM UTC` (civil-from-days, no date library needed).
@@ -30,8 +34,16 @@ pub fn format_time(unix: i64) -> String {
     )
 }
 
+#[derive(Template)]
+#[template(path = "authorized_tokens.html")]
+struct ListPage<'a> {
+    layout: Layout<'a>,
+    grants: &'a [GrantSummary],
+    csrf: &'a str,
+}
+
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match require_user(&state, &headers, "/o/authorized_tokens/").await {
+    let user = match require_user(&state, &headers, paths::AUTHORIZED_TOKENS).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -40,37 +52,26 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         Err(e) => return PageError::from(e).into_response(),
     };
     let (csrf, set) = session::csrf_token(&state, &headers);
-    let rows: String = grants
-        .iter()
-        .map(|g| {
-            format!(
-                r#"<tr><td>{name}</td><td>{scope}</td><td>{granted}</td><td>{expires}</td><td><form method="post" action="/o/authorized_tokens/{id}/delete/">{hidden}<button type="submit" class="danger" name="revoke" value="{id}">Revoke</button></form></td></tr>"#,
-                name = esc(&g.client_name),
-                scope = esc(&g.scope),
-                granted = format_time(g.created_at),
-                expires = format_time(g.expires_at),
-                id = g.grant_id,
-                hidden = hidden(&[(CSRF_FIELD, &csrf)]),
-            )
-        })
-        .collect();
-    let content = if grants.is_empty() {
-        "<p>You have not given any application access.</p>".to_owned()
-    } else {
-        format!(
-            "<table><tr><th>Application</th><th>Scopes</th><th>Granted</th><th>Valid until</th><th></th></tr>{rows}</table>"
-        )
+    let page = ListPage {
+        layout: Layout {
+            title: "Authorized access",
+            user: Some(&user.user.username),
+        },
+        grants: &grants,
+        csrf: &csrf,
     };
-    let body = format!(r#"<div class="card"><h1>Authorized access</h1>{content}</div>"#);
-    with_cookies(
-        page(
-            StatusCode::OK,
-            "Authorized access",
-            Some(&user.user.username),
-            &body,
-        ),
-        [set],
-    )
+    with_cookies(render(StatusCode::OK, &page), [set])
+}
+
+#[derive(Template)]
+#[template(path = "revoke_grant.html")]
+struct RevokePage<'a> {
+    layout: Layout<'a>,
+    action: &'a str,
+    cancel: &'a str,
+    csrf: &'a str,
+    client_name: &'a str,
+    scope: &'a str,
 }
 
 pub async fn delete_form(
@@ -78,7 +79,7 @@ pub async fn delete_form(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let here = paths::authorized_token_delete(&id);
     let user = match require_user(&state, &headers, &here).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -93,23 +94,19 @@ pub async fn delete_form(
     let Some(g) = grants.iter().find(|g| g.grant_id == grant_id) else {
         return PageError::not_found().into_response();
     };
-    session::confirm_page(
-        &state,
-        &headers,
-        &user.user.username,
-        Confirm {
+    let (csrf, set) = session::csrf_token(&state, &headers);
+    let page = RevokePage {
+        layout: Layout {
             title: "Revoke access",
-            heading_html: "Revoke access?",
-            message_html: &format!(
-                "<strong>{}</strong> will lose access ({}) at once.",
-                esc(&g.client_name),
-                esc(&g.scope)
-            ),
-            action: &here,
-            button: "Revoke",
-            cancel_href: "/o/authorized_tokens/",
+            user: Some(&user.user.username),
         },
-    )
+        action: &here,
+        cancel: paths::AUTHORIZED_TOKENS,
+        csrf: &csrf,
+        client_name: &g.client_name,
+        scope: &g.scope,
+    };
+    with_cookies(render(StatusCode::OK, &page), [set])
 }
 
 pub async fn delete(
@@ -117,7 +114,7 @@ pub async fn delete(
     Path(id): Path<String>,
     form: CheckedForm,
 ) -> Response {
-    let here = format!("/o/authorized_tokens/{id}/delete/");
+    let here = paths::authorized_token_delete(&id);
     let user = match require_user(&state, &form.headers, &here).await {
         Ok(u) => u,
         Err(r) => return r,
@@ -132,7 +129,7 @@ pub async fn delete(
     {
         Ok(true) => {
             tracing::info!(target: "tessera::audit", event = "revocation", grant_id, user = %user.user.username, kind = "grant", outcome = "revoked");
-            redirect(StatusCode::SEE_OTHER, "/o/authorized_tokens/")
+            redirect(StatusCode::SEE_OTHER, paths::AUTHORIZED_TOKENS)
         }
         Ok(false) => PageError::not_found().into_response(),
         Err(e) => PageError::from(e).into_response(),

@@ -36,6 +36,19 @@ where
     get(handler).fallback(|| async { ApiError::method_not_allowed("GET, HEAD") })
 }
 
+/// A page or endpoint that answers GET (and HEAD) and POST: other methods get 405.
+pub fn get_post<G, TG, P, TP>(get_handler: G, post_handler: P) -> MethodRouter<AppState>
+where
+    G: Handler<TG, AppState>,
+    P: Handler<TP, AppState>,
+    TG: 'static,
+    TP: 'static,
+{
+    get(get_handler)
+        .post(post_handler)
+        .fallback(|| async { ApiError::method_not_allowed("GET, HEAD, POST") })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::invalid_request("There is no such endpoint.").with_status(StatusCode::NOT_FOUND)
 }

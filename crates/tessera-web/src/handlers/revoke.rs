@@ -1,4 +1,4 @@
-//! RFC 7009 revocation (SPEC section 5).
+//! RFC 7009 revocation (docs/behaviour.md, "Revocation").
 
 use axum::extract::State;
 use axum::http::header::CACHE_CONTROL;

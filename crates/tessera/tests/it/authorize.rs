@@ -8,6 +8,7 @@ use oauth2::{
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
 use tessera_core::client::{ClientType, GrantType};
+use tessera_web::paths;
 
 use crate::common::{
     Browser, REDIRECT, TestClient, TestServer, error_of, hidden_fields, location, params_of,
@@ -23,8 +24,8 @@ type CodeClient = BasicClient<
 
 fn code_client(server: &TestServer, app: &TestClient) -> CodeClient {
     let mut c = BasicClient::new(ClientId::new(app.id.clone()))
-        .set_auth_uri(AuthUrl::new(server.url("/o/authorize/")).expect("url"))
-        .set_token_uri(TokenUrl::new(server.url("/o/token/")).expect("url"))
+        .set_auth_uri(AuthUrl::new(server.url(paths::AUTHORIZE)).expect("url"))
+        .set_token_uri(TokenUrl::new(server.url(paths::TOKEN)).expect("url"))
         .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"));
     if let Some(s) = &app.secret {
         c = c.set_client_secret(ClientSecret::new(s.clone()));
@@ -103,10 +104,10 @@ async fn a_replayed_code_is_refused_and_revokes_its_tokens() {
         tessera_core::form::encode(REDIRECT),
         verifier.secret()
     );
-    let first = server.post_as("/o/token/", &app, &body).await;
+    let first = server.post_as(paths::TOKEN, &app, &body).await;
     assert_eq!(first.status(), 200);
     let tokens: serde_json::Value = first.json().await.expect("json");
-    let replay = server.post_as("/o/token/", &app, &body).await;
+    let replay = server.post_as(paths::TOKEN, &app, &body).await;
     assert_eq!(error_of(replay).await, (400, "invalid_grant".into()));
     for t in ["access_token", "refresh_token"] {
         assert!(
@@ -130,7 +131,7 @@ async fn code_exchange_errors() {
     let (code, _, verifier) = get_code(&server, &app, &mut browser).await;
     let wrong = "x".repeat(43);
     let r = server
-        .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={wrong}"))
+        .post_as(paths::TOKEN, &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={wrong}"))
         .await;
     assert_eq!(
         error_of(r).await,
@@ -139,14 +140,14 @@ async fn code_exchange_errors() {
     );
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}"),
         )
         .await;
     assert_eq!(r.status(), 400, "missing verifier");
     let r = server
-        .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={}", verifier.secret()))
+        .post_as(paths::TOKEN, &app, &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example%2Fother&code_verifier={}", verifier.secret()))
         .await;
     assert_eq!(
         error_of(r).await,
@@ -154,7 +155,7 @@ async fn code_exchange_errors() {
         "redirect URI mismatch"
     );
     let r = server
-        .post_as("/o/token/", &other, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
+        .post_as(paths::TOKEN, &other, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
     assert_eq!(
         error_of(r).await,
@@ -162,14 +163,14 @@ async fn code_exchange_errors() {
         "another client's code"
     );
     let r = server
-        .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
+        .post_as(paths::TOKEN, &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
     assert_eq!(r.status(), 200, "the failed attempts did not burn the code");
 
     let (code, _, verifier) = get_code(&server, &app, &mut browser).await;
     server.advance(60);
     let r = server
-        .post_as("/o/token/", &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
+        .post_as(paths::TOKEN, &app, &format!("grant_type=authorization_code&code={code}&redirect_uri={redirect}&code_verifier={}", verifier.secret()))
         .await;
     assert_eq!(
         error_of(r).await,
@@ -221,7 +222,7 @@ async fn untrusted_redirect_uris_are_never_redirected_to() {
         "response_type=code&redirect_uri=https%3A%2F%2Fapp.example%2Fcb".to_owned(),
         format!("response_type=code&client_id={0}&client_id={0}", app.id),
     ] {
-        let r = browser.get(&format!("/o/authorize/?{query}")).await;
+        let r = browser.get(&paths::authorize_with(&query)).await;
         assert_eq!(r.status(), 400, "{query}");
         assert!(r.headers().get("location").is_none(), "{query}");
         assert!(
@@ -273,7 +274,7 @@ async fn errors_after_a_valid_redirect_uri_go_back_to_it() {
         ),
     ];
     for (query, error) in cases {
-        let r = browser.get(&format!("/o/authorize/?{query}")).await;
+        let r = browser.get(&paths::authorize_with(&query)).await;
         assert_eq!(r.status(), 302, "{query}");
         let back = location(&r);
         assert!(back.starts_with(REDIRECT), "{back}");
@@ -297,13 +298,13 @@ async fn prompt_none_skip_authorization_and_implicit() {
         app.id
     );
     let mut browser = Browser::new(&server);
-    let r = browser.get(&format!("/o/authorize/?{query}")).await;
+    let r = browser.get(&paths::authorize_with(&query)).await;
     assert_eq!(
         params_of(&location(&r)).get("error").map(String::as_str),
         Some("login_required")
     );
     browser.sign_in("alice", "pw").await;
-    let r = browser.get(&format!("/o/authorize/?{query}")).await;
+    let r = browser.get(&paths::authorize_with(&query)).await;
     assert_eq!(
         params_of(&location(&r)).get("error").map(String::as_str),
         Some("consent_required")
@@ -321,7 +322,8 @@ async fn prompt_none_skip_authorization_and_implicit() {
         .await;
     let r = browser
         .get(&format!(
-            "/o/authorize/?response_type=code&client_id={}&state=t",
+            "{}?response_type=code&client_id={}&state=t",
+            paths::AUTHORIZE,
             trusted.id
         ))
         .await;
@@ -329,7 +331,8 @@ async fn prompt_none_skip_authorization_and_implicit() {
     assert!(params_of(&location(&r)).contains_key("code"));
     let r = browser
         .get(&format!(
-            "/o/authorize/?response_type=code&client_id={}&state=t&prompt=consent",
+            "{}?response_type=code&client_id={}&state=t&prompt=consent",
+            paths::AUTHORIZE,
             trusted.id
         ))
         .await;
@@ -340,12 +343,13 @@ async fn prompt_none_skip_authorization_and_implicit() {
     );
     let r = browser
         .get(&format!(
-            "/o/authorize/?response_type=code&client_id={}&state=t&prompt=login",
+            "{}?response_type=code&client_id={}&state=t&prompt=login",
+            paths::AUTHORIZE,
             trusted.id
         ))
         .await;
     assert!(
-        location(&r).starts_with("/accounts/login/"),
+        location(&r).starts_with(paths::LOGIN),
         "prompt=login asks to sign in again"
     );
 
@@ -362,7 +366,8 @@ async fn prompt_none_skip_authorization_and_implicit() {
     let back = browser
         .authorize(
             &format!(
-                "/o/authorize/?response_type=token&client_id={}&state=i&scope=read",
+                "{}?response_type=token&client_id={}&state=i&scope=read",
+                paths::AUTHORIZE,
                 implicit.id
             ),
             "alice",
@@ -387,7 +392,7 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
     server.user("alice", "pw").await;
     let app = server.web_app(ClientType::Confidential).await;
     let mut browser = Browser::new(&server);
-    let r = browser.get("/accounts/login/").await;
+    let r = browser.get(paths::LOGIN).await;
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
     assert!(
@@ -404,7 +409,7 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
 
     let r = browser
         .post_form(
-            "/accounts/login/",
+            paths::LOGIN,
             &[
                 ("username".into(), "alice".into()),
                 ("password".into(), "pw".into()),
@@ -425,7 +430,8 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
 
     let r = browser
         .get(&format!(
-            "/o/authorize/?response_type=code&client_id={}&state=x",
+            "{}?response_type=code&client_id={}&state=x",
+            paths::AUTHORIZE,
             app.id
         ))
         .await;
@@ -436,7 +442,7 @@ async fn forms_need_their_csrf_token_and_pages_are_protected() {
         .collect();
     let mut forged = fields.clone();
     forged.push(("allow".into(), "x".into()));
-    let r = browser.post_form("/o/authorize/", &forged).await;
+    let r = browser.post_form(paths::AUTHORIZE, &forged).await;
     assert_eq!(
         r.status(),
         403,
@@ -472,18 +478,13 @@ async fn signing_out_ends_the_session() {
     server.user("alice", "pw").await;
     let mut browser = Browser::new(&server);
     browser.sign_in("alice", "pw").await;
-    assert_eq!(browser.get("/o/applications/").await.status(), 200);
-    let page = browser
-        .get("/accounts/logout/")
-        .await
-        .text()
-        .await
-        .expect("page");
+    assert_eq!(browser.get(paths::APPLICATIONS).await.status(), 200);
+    let page = browser.get(paths::LOGOUT).await.text().await.expect("page");
     let r = browser
-        .post_form("/accounts/logout/", &hidden_fields(&page))
+        .post_form(paths::LOGOUT, &hidden_fields(&page))
         .await;
     assert_eq!(r.status(), 303);
-    let r = browser.get("/o/applications/").await;
+    let r = browser.get(paths::APPLICATIONS).await;
     assert_eq!(r.status(), 302);
-    assert!(location(&r).starts_with("/accounts/login/?next="));
+    assert!(location(&r).starts_with(&format!("{}?next=", paths::LOGIN)));
 }

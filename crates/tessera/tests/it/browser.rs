@@ -13,6 +13,7 @@ use oauth2::{
 };
 use serde_json::json;
 use tessera_core::client::{ClientType, GrantType};
+use tessera_web::paths;
 
 use crate::common::{TestServer, params_of};
 
@@ -161,8 +162,8 @@ async fn sign_in_consent_and_return_with_a_code() {
         .await;
     let oauth = BasicClient::new(ClientId::new(app.id.clone()))
         .set_client_secret(ClientSecret::new(app.secret().to_owned()))
-        .set_auth_uri(AuthUrl::new(server.url("/o/authorize/")).expect("url"))
-        .set_token_uri(TokenUrl::new(server.url("/o/token/")).expect("url"))
+        .set_auth_uri(AuthUrl::new(server.url(paths::AUTHORIZE)).expect("url"))
+        .set_token_uri(TokenUrl::new(server.url(paths::TOKEN)).expect("url"))
         .set_redirect_uri(RedirectUrl::new(callback.clone()).expect("url"));
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = oauth
@@ -217,7 +218,9 @@ async fn register_an_application_in_the_browser() {
     server.user("alice", "wonderland").await;
     let chrome = chrome().await;
     let c = &chrome.client;
-    c.goto(&server.url("/o/applications/")).await.expect("open");
+    c.goto(&server.url(paths::APPLICATIONS))
+        .await
+        .expect("open");
     wait_for(c, "#username").await;
     fill(c, "#username", "alice").await;
     fill(c, "#password", "wonderland").await;
@@ -265,7 +268,9 @@ async fn register_an_application_in_the_browser() {
     );
     assert!(stored.has_grant_type(GrantType::AuthorizationCode));
 
-    c.goto(&server.url("/o/applications/")).await.expect("open");
+    c.goto(&server.url(paths::APPLICATIONS))
+        .await
+        .expect("open");
     wait_for(c, "table").await;
     assert!(
         c.source()
@@ -287,7 +292,7 @@ async fn revoke_a_grant_in_the_browser() {
 
     let chrome = chrome().await;
     let c = &chrome.client;
-    c.goto(&server.url("/o/authorized_tokens/"))
+    c.goto(&server.url(paths::AUTHORIZED_TOKENS))
         .await
         .expect("open");
     wait_for(c, "#username").await;

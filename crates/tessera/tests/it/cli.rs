@@ -4,6 +4,7 @@ use serde_json::Value;
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::grant::{TokenState, TokenType};
 use tessera_core::token::TokenDigest;
+use tessera_web::paths;
 
 use crate::common::{BinServer, create_app, run};
 
@@ -350,7 +351,7 @@ async fn readme_walkthrough() {
         format!("{client_id}:{secret}"),
         "--data".into(),
         "grant_type=password&username=alice&password=wonderland".into(),
-        server.url("/o/token/"),
+        server.url(paths::TOKEN),
     ]))
     .expect("token response");
     let at = token["access_token"].as_str().expect("access token");
@@ -358,7 +359,7 @@ async fn readme_walkthrough() {
         serde_json::from_str(&curl(vec![
             "--data".into(),
             format!("token={t}&client_id={client_id}&client_secret={secret}"),
-            server.url("/o/introspect/"),
+            server.url(paths::INTROSPECT),
         ]))
         .expect("introspection")
     };
@@ -368,7 +369,7 @@ async fn readme_walkthrough() {
         "%{http_code}".into(),
         "--data".into(),
         format!("token={at}&client_id={client_id}&client_secret={secret}"),
-        server.url("/o/revoke_token/"),
+        server.url(paths::REVOKE),
     ]);
     assert_eq!(status, "200");
     assert_eq!(introspect(at), serde_json::json!({"active": false}));

@@ -13,6 +13,7 @@ use tessera_core::entropy::{SeededEntropy, alphanumeric};
 use tessera_core::token::{self, TokenKind};
 use tessera_store::{NewClient, NewUser, Store};
 use tessera_store_sqlite::SqliteStore;
+use tessera_web::paths;
 use tessera_web::{AppState, Settings};
 use tokio::sync::oneshot;
 
@@ -367,7 +368,7 @@ impl TestServer {
     ) -> Tokens {
         let r = self
             .post_as(
-                "/o/token/",
+                paths::TOKEN,
                 client,
                 &format!("grant_type=password&username={username}&password={password}"),
             )
@@ -382,7 +383,7 @@ impl TestServer {
             Some(s) => format!("grant_type=client_credentials&scope={s}"),
             None => "grant_type=client_credentials".to_owned(),
         };
-        let r = self.post_as("/o/token/", client, &body).await;
+        let r = self.post_as(paths::TOKEN, client, &body).await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.expect("json");
         v["access_token"].as_str().expect("access_token").to_owned()
@@ -390,7 +391,7 @@ impl TestServer {
 
     pub async fn introspect(&self, introspector: &TestClient, token: &str) -> Value {
         let r = self
-            .post_as("/o/introspect/", introspector, &format!("token={token}"))
+            .post_as(paths::INTROSPECT, introspector, &format!("token={token}"))
             .await;
         assert_eq!(r.status(), 200);
         r.json().await.expect("json")
@@ -527,7 +528,7 @@ pub fn create_app(db: &str, client_type: &str, grants: &str) -> (String, Option<
     )
 }
 
-/// Undoes the escaping of `tessera_web::html::esc`.
+/// Undoes the escaping of the pages (`tessera_web::html::Escape`).
 pub fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")
         .replace("&#x27;", "'")
@@ -639,16 +640,11 @@ impl Browser {
 
     /// Signs in through the login page.
     pub async fn sign_in(&mut self, username: &str, password: &str) -> reqwest::Response {
-        let page = self
-            .get("/accounts/login/")
-            .await
-            .text()
-            .await
-            .expect("page");
+        let page = self.get(paths::LOGIN).await.text().await.expect("page");
         let mut fields = hidden_fields(&page);
         fields.push(("username".into(), username.into()));
         fields.push(("password".into(), password.into()));
-        self.post_form("/accounts/login/", &fields).await
+        self.post_form(paths::LOGIN, &fields).await
     }
 
     /// Follows an authorization URL through sign-in (if needed) and consent, pressing
@@ -663,12 +659,12 @@ impl Browser {
         let mut r = self.get(url).await;
         if r.status() == 302 {
             let to = location(&r);
-            if to.starts_with("/accounts/login/") {
+            if to.starts_with(paths::LOGIN) {
                 let page = self.get(&to).await.text().await.expect("login page");
                 let mut fields = hidden_fields(&page);
                 fields.push(("username".into(), username.into()));
                 fields.push(("password".into(), password.into()));
-                let signed_in = self.post_form("/accounts/login/", &fields).await;
+                let signed_in = self.post_form(paths::LOGIN, &fields).await;
                 assert_eq!(signed_in.status(), 303, "sign-in succeeded");
                 r = self.get(&location(&signed_in)).await;
             } else {
@@ -682,7 +678,7 @@ impl Browser {
         let page = r.text().await.expect("consent page");
         let mut fields = hidden_fields(&page);
         fields.push((button.into(), "x".into()));
-        let r = self.post_form("/o/authorize/", &fields).await;
+        let r = self.post_form(paths::AUTHORIZE, &fields).await;
         assert_eq!(r.status(), 302, "consent answered with a redirect");
         location(&r)
     }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use tessera_web::paths;
 use tokio::sync::Mutex;
 
 use crate::common::{BinServer, create_app, run};
@@ -37,7 +38,7 @@ async fn every_acknowledged_revocation_survives_kill_9() {
     let mut tasks = Vec::new();
     for token in tokens.clone() {
         let http = http.clone();
-        let url = server.url("/o/revoke_token/");
+        let url = server.url(paths::REVOKE);
         let body = format!("token={token}&client_id={client_id}&client_secret={secret}");
         let acknowledged = acknowledged.clone();
         tasks.push(tokio::spawn(async move {
@@ -72,7 +73,7 @@ async fn every_acknowledged_revocation_survives_kill_9() {
     let server = other_node.unwrap_or_else(|| BinServer::start(&url));
     for token in &acknowledged {
         let r = http
-            .post(server.url("/o/introspect/"))
+            .post(server.url(paths::INTROSPECT))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(format!(
                 "token={token}&client_id={client_id}&client_secret={secret}"

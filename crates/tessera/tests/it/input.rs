@@ -1,5 +1,7 @@
 //! Malformed requests get the RFC's error answer, never a 500, and change nothing.
 
+use tessera_web::paths;
+
 use crate::common::{TestServer, error_of};
 
 #[tokio::test]
@@ -7,7 +9,7 @@ async fn malformed_bodies_are_invalid_request() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
     let creds = format!("client_id={}&client_secret={}", app.id, app.secret());
-    for path in ["/o/token/", "/o/revoke_token/", "/o/introspect/"] {
+    for path in [paths::TOKEN, paths::REVOKE, paths::INTROSPECT] {
         let cases: Vec<(&str, Vec<u8>)> = vec![
             (
                 "duplicate",
@@ -68,7 +70,10 @@ async fn wrong_content_types_and_query_strings_are_refused() {
         Some("text/plain"),
         Some("multipart/form-data; boundary=x"),
     ] {
-        let mut req = server.http.post(server.url("/o/token/")).body(body.clone());
+        let mut req = server
+            .http
+            .post(server.url(paths::TOKEN))
+            .body(body.clone());
         if let Some(ct) = content_type {
             req = req.header("Content-Type", ct);
         }
@@ -81,7 +86,7 @@ async fn wrong_content_types_and_query_strings_are_refused() {
     }
     let r = server
         .http
-        .post(server.url("/o/token/"))
+        .post(server.url(paths::TOKEN))
         .header("Content-Type", "application/json")
         .body(r#"{"grant_type":"client_credentials"}"#)
         .send()
@@ -90,7 +95,7 @@ async fn wrong_content_types_and_query_strings_are_refused() {
     assert_eq!(r.status(), 400);
     let r = server
         .http
-        .post(server.url("/o/token/?grant_type=client_credentials"))
+        .post(server.url(&format!("{}?grant_type=client_credentials", paths::TOKEN)))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(format!(
             "client_id={}&client_secret={}",
@@ -107,7 +112,7 @@ async fn wrong_content_types_and_query_strings_are_refused() {
     );
     let r = server
         .http
-        .post(server.url("/o/token/"))
+        .post(server.url(paths::TOKEN))
         .header(
             "Content-Type",
             "application/x-www-form-urlencoded; charset=UTF-8",
@@ -123,7 +128,7 @@ async fn wrong_content_types_and_query_strings_are_refused() {
 async fn huge_bodies_get_413() {
     let server = TestServer::start().await;
     let body = format!("token={}", "a".repeat(1024 * 1024));
-    for path in ["/o/token/", "/o/revoke_token/", "/o/introspect/"] {
+    for path in [paths::TOKEN, paths::REVOKE, paths::INTROSPECT] {
         let r = server.post(path, &body, &[]).await;
         assert_eq!(error_of(r).await, (413, "invalid_request".into()), "{path}");
     }
@@ -140,7 +145,7 @@ async fn malformed_authorization_headers_are_invalid_client() {
         "Basic Og==",
         "Bearer",
     ] {
-        for path in ["/o/token/", "/o/revoke_token/"] {
+        for path in [paths::TOKEN, paths::REVOKE] {
             let r = server
                 .post(
                     path,
@@ -182,7 +187,7 @@ async fn nothing_malformed_gives_a_server_error() {
         format!("token={}&{creds}", "x".repeat(60_000)),
         format!("client_id={}&{creds}", "\u{7f}"),
     ];
-    for path in ["/o/token/", "/o/revoke_token/", "/o/introspect/"] {
+    for path in [paths::TOKEN, paths::REVOKE, paths::INTROSPECT] {
         for body in &bodies {
             let r = server.post(path, body, &[]).await;
             assert!(

@@ -1,6 +1,7 @@
 //! Introspection (RFC 7662; docs/behaviour.md, "Introspection").
 
 use serde_json::json;
+use tessera_web::paths;
 
 use crate::common::{START, TestServer, error_of};
 
@@ -45,11 +46,11 @@ async fn inactive_is_exactly_active_false() {
     let t = server.password_tokens(&app, "alice", "pw").await;
     let expiring = server.password_tokens(&app, "alice", "pw").await;
     server
-        .post_as("/o/revoke_token/", &app, &format!("token={}", t.access()))
+        .post_as(paths::REVOKE, &app, &format!("token={}", t.access()))
         .await;
     for token in [t.access(), "unknown".to_owned(), "tsat_x".to_owned()] {
         let r = server
-            .post_as("/o/introspect/", &app, &format!("token={token}"))
+            .post_as(paths::INTROSPECT, &app, &format!("token={token}"))
             .await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["cache-control"], "no-store");
@@ -78,7 +79,7 @@ async fn bearer_tokens_need_the_introspection_scope() {
 
     let r = server
         .post(
-            "/o/introspect/",
+            paths::INTROSPECT,
             &format!("token={plain}"),
             &[("Authorization", &format!("Bearer {rs_token}"))],
         )
@@ -91,7 +92,7 @@ async fn bearer_tokens_need_the_introspection_scope() {
 
     let r = server
         .post(
-            "/o/introspect/",
+            paths::INTROSPECT,
             &format!("token={rs_token}"),
             &[("Authorization", &format!("Bearer {plain}"))],
         )
@@ -117,12 +118,12 @@ async fn everyone_else_gets_401() {
     let token = server.client_token(&app, None).await;
 
     let r = server
-        .post("/o/introspect/", &format!("token={token}"), &[])
+        .post(paths::INTROSPECT, &format!("token={token}"), &[])
         .await;
     assert!(r.headers().contains_key("www-authenticate"));
     assert_eq!(error_of(r).await, (401, "invalid_client".into()));
     let r = server
-        .post_as("/o/introspect/", &public, &format!("token={token}"))
+        .post_as(paths::INTROSPECT, &public, &format!("token={token}"))
         .await;
     assert!(r.headers().contains_key("www-authenticate"));
     assert_eq!(
@@ -132,7 +133,7 @@ async fn everyone_else_gets_401() {
     );
     let r = server
         .post(
-            "/o/introspect/",
+            paths::INTROSPECT,
             &format!("token={token}&client_id={}&client_secret=bad", app.id),
             &[],
         )
@@ -140,7 +141,7 @@ async fn everyone_else_gets_401() {
     assert_eq!(error_of(r).await, (401, "invalid_client".into()));
 
     let r = server
-        .post_as("/o/introspect/", &app, "token_type_hint=access_token")
+        .post_as(paths::INTROSPECT, &app, "token_type_hint=access_token")
         .await;
     assert_eq!(
         error_of(r).await,
@@ -150,7 +151,7 @@ async fn everyone_else_gets_401() {
 
     let r = server
         .http
-        .get(server.url("/o/introspect/?token=x"))
+        .get(server.url(&format!("{}?token=x", paths::INTROSPECT)))
         .send()
         .await
         .expect("get");

@@ -1,25 +1,24 @@
 //! RFC 8414 metadata, health and readiness.
 
+use tessera_web::paths;
+
 #[tokio::test]
 async fn authorization_server_metadata_lists_what_is_served() {
     let server = crate::common::TestServer::start().await;
     let r = server
         .http
-        .get(server.url("/.well-known/oauth-authorization-server/o"))
+        .get(server.url(paths::AUTHORIZATION_SERVER_METADATA))
         .send()
         .await
         .expect("request");
     assert_eq!(r.status(), 200);
     let m: serde_json::Value = r.json().await.expect("json");
     assert_eq!(m["issuer"], server.issuer.as_str(), "RFC 8414 section 3.3");
-    assert_eq!(m["token_endpoint"], server.url("/o/token/").as_str());
-    assert_eq!(
-        m["revocation_endpoint"],
-        server.url("/o/revoke_token/").as_str()
-    );
+    assert_eq!(m["token_endpoint"], server.url(paths::TOKEN).as_str());
+    assert_eq!(m["revocation_endpoint"], server.url(paths::REVOKE).as_str());
     assert_eq!(
         m["introspection_endpoint"],
-        server.url("/o/introspect/").as_str()
+        server.url(paths::INTROSPECT).as_str()
     );
     let grants = m["grant_types_supported"].as_array().expect("grant types");
     for g in ["password", "client_credentials", "refresh_token"] {
@@ -60,7 +59,7 @@ async fn authorization_server_metadata_lists_what_is_served() {
 #[tokio::test]
 async fn health_and_readiness() {
     let server = crate::common::TestServer::start().await;
-    for path in ["/health", "/ready", "/health/"] {
+    for path in [paths::HEALTH, paths::READY, &format!("{}/", paths::HEALTH)] {
         let r = server
             .http
             .get(server.url(path))

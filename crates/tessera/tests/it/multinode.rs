@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tessera_web::paths;
 
 use crate::common::{TestServer, error_of};
 
@@ -19,7 +20,7 @@ async fn a_revocation_through_one_node_holds_at_once_on_the_other() {
     );
 
     let r = b
-        .post_as("/o/revoke_token/", &app, &format!("token={}", t.access()))
+        .post_as(paths::REVOKE, &app, &format!("token={}", t.access()))
         .await;
     assert_eq!(r.status(), 200);
     assert!(
@@ -28,7 +29,7 @@ async fn a_revocation_through_one_node_holds_at_once_on_the_other() {
     );
     let r = a
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=refresh_token&refresh_token={}", t.refresh()),
         )
@@ -48,7 +49,7 @@ async fn a_thousand_interleaved_revocations_and_introspections_see_no_stale_answ
     for (i, token) in tokens.iter().enumerate() {
         let (revoker, reader) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
         let r = revoker
-            .post_as("/o/revoke_token/", &app, &format!("token={token}"))
+            .post_as(paths::REVOKE, &app, &format!("token={token}"))
             .await;
         assert_eq!(r.status(), 200);
         assert!(
@@ -68,9 +69,9 @@ async fn concurrent_refreshes_across_nodes_have_one_winner() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let url = if i % 2 == 0 {
-            a.url("/o/token/")
+            a.url(paths::TOKEN)
         } else {
-            b.url("/o/token/")
+            b.url(paths::TOKEN)
         };
         let http = a.http.clone();
         let body = format!(
@@ -168,14 +169,18 @@ async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
     .expect("join");
     let http = reqwest::Client::new();
     let started = std::time::Instant::now();
-    let r = http.get(node.url("/ready")).send().await.expect("ready");
+    let r = http
+        .get(node.url(paths::READY))
+        .send()
+        .await
+        .expect("ready");
     assert_eq!(r.status(), 503);
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "no request hangs past the timeout"
     );
     assert_eq!(
-        http.get(node.url("/health"))
+        http.get(node.url(paths::HEALTH))
             .send()
             .await
             .expect("health")
@@ -183,7 +188,7 @@ async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
         200
     );
     let r = http
-        .post(node.url("/o/token/"))
+        .post(node.url(paths::TOKEN))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("grant_type=client_credentials&client_id=x&client_secret=y")
         .send()
@@ -195,7 +200,11 @@ async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
     switch.up.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let r = http.get(node.url("/ready")).send().await.expect("ready");
+        let r = http
+            .get(node.url(paths::READY))
+            .send()
+            .await
+            .expect("ready");
         if r.status() == 200 {
             break;
         }
@@ -209,12 +218,16 @@ async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
     // And when it goes away again, the answer is 503, then 200 once more.
     switch.up.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let r = http.get(node.url("/ready")).send().await.expect("ready");
+    let r = http
+        .get(node.url(paths::READY))
+        .send()
+        .await
+        .expect("ready");
     assert_eq!(r.status(), 503);
     switch.up.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while http
-        .get(node.url("/ready"))
+        .get(node.url(paths::READY))
         .send()
         .await
         .expect("ready")
@@ -267,7 +280,7 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     let http = reqwest::Client::new();
     let form = |token: &str| format!("token={token}&client_id={client_id}&client_secret={secret}");
     let r = http
-        .post(old.url("/o/revoke_token/"))
+        .post(old.url(paths::REVOKE))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form(&tokens[0]))
         .send()
@@ -296,7 +309,7 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     let node = crate::common::BinServer::start(&schema.url);
     let introspect = |token: String| {
         let http = http.clone();
-        let url = node.url("/o/introspect/");
+        let url = node.url(paths::INTROSPECT);
         let body = form(&token);
         async move {
             let r = http
@@ -319,7 +332,7 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     );
     // Users, passwords, and new rows (the id sequences moved past the copied ids) work.
     let r = http
-        .post(node.url("/o/token/"))
+        .post(node.url(paths::TOKEN))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(format!("grant_type=password&username=alice&password=pw&client_id={client_id}&client_secret={secret}"))
         .send()

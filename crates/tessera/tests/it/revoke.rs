@@ -6,6 +6,7 @@ use oauth2::{
     AccessToken, ClientId, ClientSecret, RefreshToken, RevocationUrl, StandardRevocableToken,
     TokenUrl,
 };
+use tessera_web::paths;
 
 use crate::common::{TestServer, error_of};
 use crate::token::base64_of;
@@ -20,7 +21,7 @@ async fn seed_public_client_revokes_with_its_id_alone() {
 
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={}&client_id={}", tokens.access(), spa.id),
             &[],
         )
@@ -49,7 +50,7 @@ async fn seed_confidential_client_with_secret_in_the_body_and_with_basic() {
 
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!(
                 "token={}&client_id={}&client_secret={}",
                 a.access(),
@@ -68,7 +69,7 @@ async fn seed_confidential_client_with_secret_in_the_body_and_with_basic() {
 
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={}", b.refresh()),
             &[("Authorization", &app.basic())],
         )
@@ -83,7 +84,7 @@ async fn the_tutorials_curl_line_works_with_values_pasted_as_they_are() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
     let token = server.client_token(&app, None).await;
-    let url = server.url("/o/revoke_token/");
+    let url = server.url(paths::REVOKE);
     let data = format!(
         "token={token}&client_id={}&client_secret={}",
         app.id,
@@ -141,14 +142,10 @@ async fn the_oauth2_crate_revokes_and_the_tokens_die_everywhere() {
     let tokens = server.password_tokens(&app, "alice", "pw").await;
     let client = BasicClient::new(ClientId::new(app.id.clone()))
         .set_client_secret(ClientSecret::new(app.secret().to_owned()))
-        .set_token_uri(TokenUrl::new(server.url("/o/token/")).expect("url"))
+        .set_token_uri(TokenUrl::new(server.url(paths::TOKEN)).expect("url"))
         .set_revocation_url(
-            RevocationUrl::new(
-                server
-                    .url("/o/revoke_token/")
-                    .replacen("http:", "https:", 1),
-            )
-            .expect("url"),
+            RevocationUrl::new(server.url(paths::REVOKE).replacen("http:", "https:", 1))
+                .expect("url"),
         );
     client
         .revoke_token(StandardRevocableToken::RefreshToken(RefreshToken::new(
@@ -192,7 +189,7 @@ async fn revoking_a_refresh_token_kills_every_access_token_of_the_grant() {
     // so check the one issued before a later refresh too.
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=refresh_token&refresh_token={}", first.refresh()),
         )
@@ -205,7 +202,7 @@ async fn revoking_a_refresh_token_kills_every_access_token_of_the_grant() {
     // Revoke the *old*, already rotated refresh token: the owner ends the whole grant.
     let r = server
         .post_as(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &app,
             &format!("token={}&token_type_hint=refresh_token", first.refresh()),
         )
@@ -225,7 +222,7 @@ async fn hints_only_order_the_search() {
         let t = server.password_tokens(&app, "alice", "pw").await;
         let r = server
             .post_as(
-                "/o/revoke_token/",
+                paths::REVOKE,
                 &app,
                 &format!("token={}&token_type_hint={hint}", t.access()),
             )
@@ -248,7 +245,7 @@ async fn unknown_malformed_and_repeated_revocations_are_200() {
         &token,
     ] {
         let r = server
-            .post_as("/o/revoke_token/", &app, &format!("token={t}"))
+            .post_as(paths::REVOKE, &app, &format!("token={t}"))
             .await;
         assert_eq!(r.status(), 200, "{t}");
     }
@@ -257,7 +254,7 @@ async fn unknown_malformed_and_repeated_revocations_are_200() {
     let expiring = server.client_token(&app, None).await;
     server.advance(3600);
     let r = server
-        .post_as("/o/revoke_token/", &app, &format!("token={expiring}"))
+        .post_as(paths::REVOKE, &app, &format!("token={expiring}"))
         .await;
     assert_eq!(r.status(), 200);
 }
@@ -271,7 +268,7 @@ async fn another_clients_token_is_left_untouched() {
     let t = server.password_tokens(&owner, "alice", "pw").await;
     for token in [t.access(), t.refresh()] {
         let r = server
-            .post_as("/o/revoke_token/", &intruder, &format!("token={token}"))
+            .post_as(paths::REVOKE, &intruder, &format!("token={token}"))
             .await;
         assert_eq!(r.status(), 200);
     }
@@ -287,7 +284,7 @@ async fn client_authentication_comes_first() {
 
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={token}"),
             &[(
                 "Authorization",
@@ -299,7 +296,7 @@ async fn client_authentication_comes_first() {
     assert_eq!(error_of(r).await, (401, "invalid_client".into()));
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={token}&client_id={}", app.id),
             &[],
         )
@@ -310,14 +307,14 @@ async fn client_authentication_comes_first() {
         "confidential client without secret"
     );
     let r = server
-        .post("/o/revoke_token/", &format!("token={token}"), &[])
+        .post(paths::REVOKE, &format!("token={token}"), &[])
         .await;
     assert_eq!(
         error_of(r).await,
         (401, "invalid_client".into()),
         "no client at all"
     );
-    let r = server.post("/o/revoke_token/", "", &[]).await;
+    let r = server.post(paths::REVOKE, "", &[]).await;
     assert_eq!(
         error_of(r).await,
         (401, "invalid_client".into()),
@@ -326,7 +323,7 @@ async fn client_authentication_comes_first() {
     assert!(server.is_active(&app, &token).await, "nothing was revoked");
 
     let r = server
-        .post_as("/o/revoke_token/", &app, "token_type_hint=access_token")
+        .post_as(paths::REVOKE, &app, "token_type_hint=access_token")
         .await;
     assert_eq!(
         error_of(r).await,
@@ -346,7 +343,7 @@ async fn only_post_is_allowed() {
     ] {
         let r = server
             .http
-            .request(method.clone(), server.url("/o/revoke_token/"))
+            .request(method.clone(), server.url(paths::REVOKE))
             .send()
             .await
             .expect("request");
@@ -355,7 +352,7 @@ async fn only_post_is_allowed() {
     }
     let r = server
         .http
-        .get(server.url("/o/revoke_token"))
+        .get(server.url(paths::without_trailing_slash(paths::REVOKE)))
         .send()
         .await
         .expect("request");
@@ -371,7 +368,7 @@ async fn a_hundred_concurrent_revocations_of_one_token() {
     let mut tasks = Vec::new();
     for i in 0..100 {
         let http = server.http.clone();
-        let url = server.url("/o/revoke_token/");
+        let url = server.url(paths::REVOKE);
         let token = if i % 2 == 0 { t.access() } else { t.refresh() };
         let body = format!(
             "token={token}&client_id={}&client_secret={}",
@@ -402,7 +399,7 @@ async fn cors_for_a_browser_clients_allowed_origin() {
     let spa = server.public(&["https://spa.example"]).await;
     server.user("alice", "pw").await;
 
-    for path in ["/o/revoke_token/", "/o/token/"] {
+    for path in [paths::REVOKE, paths::TOKEN] {
         let r = server
             .http
             .request(reqwest::Method::OPTIONS, server.url(path))
@@ -449,7 +446,7 @@ async fn cors_for_a_browser_clients_allowed_origin() {
     let t = server.password_tokens(&spa, "alice", "pw").await;
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={}&client_id={}", t.access(), spa.id),
             &[("Origin", "https://spa.example")],
         )
@@ -463,7 +460,7 @@ async fn cors_for_a_browser_clients_allowed_origin() {
 
     let r = server
         .post(
-            "/o/revoke_token/",
+            paths::REVOKE,
             &format!("token={}&client_id={}", t.access(), spa.id),
             &[("Origin", "https://evil.example")],
         )

@@ -5,6 +5,7 @@ use oauth2::{
     AuthType, ClientId, ClientSecret, RefreshToken, ResourceOwnerPassword, ResourceOwnerUsername,
     Scope, TokenResponse, TokenUrl,
 };
+use tessera_web::paths;
 
 use crate::common::{TestServer, error_of};
 
@@ -20,7 +21,7 @@ fn oauth_client(
     oauth2::EndpointSet,
 > {
     let mut c = BasicClient::new(ClientId::new(id.to_owned()))
-        .set_token_uri(TokenUrl::new(server.url("/o/token/")).expect("url"));
+        .set_token_uri(TokenUrl::new(server.url(paths::TOKEN)).expect("url"));
     if let Some(s) = secret {
         c = c.set_client_secret(ClientSecret::new(s.to_owned()));
     }
@@ -73,14 +74,14 @@ async fn token_responses_are_not_cacheable() {
     let server = TestServer::start().await;
     let app = server.confidential().await;
     let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
+        .post_as(paths::TOKEN, &app, "grant_type=client_credentials")
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.headers()["pragma"], "no-cache");
     assert_eq!(r.headers()["content-type"], "application/json");
     let r = server
-        .post_as("/o/token/", &app, "grant_type=nonsense")
+        .post_as(paths::TOKEN, &app, "grant_type=nonsense")
         .await;
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(error_of(r).await, (400, "unsupported_grant_type".into()));
@@ -136,7 +137,7 @@ async fn password_grant_then_refresh_rotates_and_revokes_the_previous_access_tok
     let rt3 = narrow.refresh_token().expect("rt3").secret().clone();
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=refresh_token&refresh_token={rt3}&scope=read+write+introspection"),
         )
@@ -160,7 +161,7 @@ async fn a_replayed_refresh_token_revokes_the_whole_grant() {
     // The attacker (or a confused client) presents the used refresh token again.
     let replay = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=refresh_token&refresh_token={}", first.refresh()),
         )
@@ -171,7 +172,7 @@ async fn a_replayed_refresh_token_revokes_the_whole_grant() {
     assert!(!server.is_active(&app, &rt2).await);
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             &format!("grant_type=refresh_token&refresh_token={rt2}"),
         )
@@ -194,7 +195,7 @@ async fn refresh_tokens_are_bound_to_their_client_and_expire() {
         "grant_type=refresh_token&refresh_token={}",
         tokens.refresh()
     );
-    let r = server.post_as("/o/token/", &other, &body).await;
+    let r = server.post_as(paths::TOKEN, &other, &body).await;
     assert_eq!(error_of(r).await, (400, "invalid_grant".into()));
     assert!(
         server.is_active(&app, &tokens.refresh()).await,
@@ -202,7 +203,7 @@ async fn refresh_tokens_are_bound_to_their_client_and_expire() {
     );
 
     server.advance(30 * 24 * 3600);
-    let r = server.post_as("/o/token/", &app, &body).await;
+    let r = server.post_as(paths::TOKEN, &app, &body).await;
     assert_eq!(
         error_of(r).await,
         (400, "invalid_grant".into()),
@@ -219,16 +220,16 @@ async fn password_grant_errors() {
         "grant_type=password&username=alice&password=wrong",
         "grant_type=password&username=nobody&password=pw",
     ] {
-        let r = server.post_as("/o/token/", &app, body).await;
+        let r = server.post_as(paths::TOKEN, &app, body).await;
         assert_eq!(error_of(r).await, (400, "invalid_grant".into()), "{body}");
     }
     let r = server
-        .post_as("/o/token/", &app, "grant_type=password&username=alice")
+        .post_as(paths::TOKEN, &app, "grant_type=password&username=alice")
         .await;
     assert_eq!(error_of(r).await, (400, "invalid_request".into()));
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             "grant_type=password&username=alice&password=pw&scope=nuke",
         )
@@ -246,14 +247,18 @@ async fn grant_types_are_checked_against_the_registration() {
     assert!(tokens.access().starts_with("tsat_"));
     // ...but never client credentials (RFC 6749 section 4.4).
     let r = server
-        .post_as("/o/token/", &public, "grant_type=client_credentials")
+        .post_as(paths::TOKEN, &public, "grant_type=client_credentials")
         .await;
     assert_eq!(error_of(r).await, (400, "unauthorized_client".into()));
     let r = server
-        .post_as("/o/token/", &public, "grant_type=authorization_code&code=x")
+        .post_as(
+            paths::TOKEN,
+            &public,
+            "grant_type=authorization_code&code=x",
+        )
         .await;
     assert_eq!(error_of(r).await, (400, "unauthorized_client".into()));
-    let r = server.post_as("/o/token/", &public, "scope=read").await;
+    let r = server.post_as(paths::TOKEN, &public, "scope=read").await;
     assert_eq!(
         error_of(r).await,
         (400, "invalid_request".into()),
@@ -268,7 +273,7 @@ async fn client_authentication_failures() {
 
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             "grant_type=client_credentials",
             &[(
                 "Authorization",
@@ -281,7 +286,7 @@ async fn client_authentication_failures() {
 
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             &format!(
                 "grant_type=client_credentials&client_id={}&client_secret=wrong",
                 app.id
@@ -293,7 +298,7 @@ async fn client_authentication_failures() {
 
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             &format!("grant_type=client_credentials&client_id={}", app.id),
             &[],
         )
@@ -306,7 +311,7 @@ async fn client_authentication_failures() {
 
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             "grant_type=client_credentials&client_id=nobody&client_secret=x",
             &[],
         )
@@ -318,7 +323,7 @@ async fn client_authentication_failures() {
     );
 
     let r = server
-        .post("/o/token/", "grant_type=client_credentials", &[])
+        .post(paths::TOKEN, "grant_type=client_credentials", &[])
         .await;
     assert_eq!(
         error_of(r).await,
@@ -329,7 +334,7 @@ async fn client_authentication_failures() {
     // Two methods in one request.
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             &format!(
                 "grant_type=client_credentials&client_secret={}",
                 app.secret()
@@ -341,7 +346,7 @@ async fn client_authentication_failures() {
     // Basic plus the same client_id in the body is one method (many libraries send both).
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             &format!("grant_type=client_credentials&client_id={}", app.id),
             &[("Authorization", &app.basic())],
         )
@@ -359,7 +364,7 @@ async fn operator_chosen_secrets_are_verified_with_argon2() {
         // The second request is answered from the verified-secret cache.
         let r = server
             .post(
-                "/o/token/",
+                paths::TOKEN,
                 "grant_type=client_credentials",
                 &[("Authorization", &app.basic())],
             )
@@ -370,7 +375,7 @@ async fn operator_chosen_secrets_are_verified_with_argon2() {
     wrong.secret = Some("correct horse battery!".into());
     let r = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             "grant_type=client_credentials",
             &[("Authorization", &wrong.basic())],
         )
@@ -391,10 +396,10 @@ async fn failed_authentications_are_rate_limited_but_good_ones_pass() {
         app.id
     );
     for _ in 0..3 {
-        let r = server.post("/o/token/", &bad, &[]).await;
+        let r = server.post(paths::TOKEN, &bad, &[]).await;
         assert_eq!(r.status(), 401);
     }
-    let r = server.post("/o/token/", &bad, &[]).await;
+    let r = server.post(paths::TOKEN, &bad, &[]).await;
     assert_eq!(r.status(), 429);
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
@@ -403,7 +408,7 @@ async fn failed_authentications_are_rate_limited_but_good_ones_pass() {
         .expect("seconds");
     assert!((1..=60).contains(&retry));
     let r = server
-        .post_as("/o/token/", &app, "grant_type=client_credentials")
+        .post_as(paths::TOKEN, &app, "grant_type=client_credentials")
         .await;
     assert_eq!(r.status(), 200, "correct credentials are never refused");
 }
@@ -420,7 +425,7 @@ async fn login_failures_are_rate_limited_per_username() {
     for _ in 0..2 {
         let r = server
             .post_as(
-                "/o/token/",
+                paths::TOKEN,
                 &app,
                 "grant_type=password&username=alice&password=bad",
             )
@@ -429,7 +434,7 @@ async fn login_failures_are_rate_limited_per_username() {
     }
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             "grant_type=password&username=alice&password=bad",
         )

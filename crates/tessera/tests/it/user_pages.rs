@@ -1,6 +1,7 @@
 //! The signed-in user's pages: applications and authorized access, over HTTP.
 
 use tessera_core::client::ClientType;
+use tessera_web::paths;
 
 use crate::common::{Browser, TestServer, hidden_fields, location};
 
@@ -13,7 +14,7 @@ async fn register_edit_and_delete_an_application() {
     alice.sign_in("alice", "pw").await;
 
     let form = alice
-        .get("/o/applications/register/")
+        .get(paths::APPLICATION_REGISTER)
         .await
         .text()
         .await
@@ -30,7 +31,7 @@ async fn register_edit_and_delete_an_application() {
         .filter(|(k, _)| k != "redirect_uris")
         .cloned()
         .collect();
-    let r = alice.post_form("/o/applications/register/", &bad).await;
+    let r = alice.post_form(paths::APPLICATION_REGISTER, &bad).await;
     assert_eq!(r.status(), 400, "a code application needs a redirect URI");
     assert!(
         r.text()
@@ -39,7 +40,7 @@ async fn register_edit_and_delete_an_application() {
             .contains("redirect URI is required")
     );
 
-    let r = alice.post_form("/o/applications/register/", &fields).await;
+    let r = alice.post_form(paths::APPLICATION_REGISTER, &fields).await;
     assert_eq!(r.status(), 201);
     let page = r.text().await.expect("detail");
     assert!(page.contains("My &lt;App&gt;"), "names are escaped");
@@ -65,7 +66,7 @@ async fn register_edit_and_delete_an_application() {
         .expect("store")
         .expect("registered");
     let detail = alice
-        .get(&format!("/o/applications/{}/", client.id))
+        .get(&paths::application_detail(client.id))
         .await
         .text()
         .await
@@ -73,7 +74,7 @@ async fn register_edit_and_delete_an_application() {
     assert!(detail.contains(&client_id));
     assert!(!detail.contains(&secret));
     let list = alice
-        .get("/o/applications/")
+        .get(paths::APPLICATIONS)
         .await
         .text()
         .await
@@ -83,14 +84,16 @@ async fn register_edit_and_delete_an_application() {
     // Bob can see none of it.
     let mut bob = Browser::new(&server);
     bob.sign_in("bob", "pw").await;
-    for path in ["/", "/update/", "/delete/"] {
-        let r = bob
-            .get(&format!("/o/applications/{}{path}", client.id))
-            .await;
+    for path in [
+        paths::application_detail(client.id),
+        paths::application_update(client.id),
+        paths::application_delete(client.id),
+    ] {
+        let r = bob.get(&path).await;
         assert_eq!(r.status(), 404, "{path}");
     }
     assert!(
-        !bob.get("/o/applications/")
+        !bob.get(paths::APPLICATIONS)
             .await
             .text()
             .await
@@ -100,7 +103,7 @@ async fn register_edit_and_delete_an_application() {
 
     // Edit.
     let form = alice
-        .get(&format!("/o/applications/{}/update/", client.id))
+        .get(&paths::application_update(client.id))
         .await
         .text()
         .await
@@ -116,7 +119,7 @@ async fn register_edit_and_delete_an_application() {
         ),
     ]);
     let r = alice
-        .post_form(&format!("/o/applications/{}/update/", client.id), &fields)
+        .post_form(&paths::application_update(client.id), &fields)
         .await;
     assert_eq!(r.status(), 303);
     let updated = server
@@ -132,7 +135,7 @@ async fn register_edit_and_delete_an_application() {
     server.user("carol", "pw").await;
     let tokens = server
         .post(
-            "/o/token/",
+            paths::TOKEN,
             "grant_type=password&username=carol&password=pw",
             &[(
                 "Authorization",
@@ -150,14 +153,14 @@ async fn register_edit_and_delete_an_application() {
         .expect("at")
         .to_owned();
     let confirm = alice
-        .get(&format!("/o/applications/{}/delete/", client.id))
+        .get(&paths::application_delete(client.id))
         .await
         .text()
         .await
         .expect("confirm");
     let r = alice
         .post_form(
-            &format!("/o/applications/{}/delete/", client.id),
+            &paths::application_delete(client.id),
             &hidden_fields(&confirm),
         )
         .await;
@@ -187,7 +190,7 @@ async fn users_revoke_what_they_granted() {
     let mut alice = Browser::new(&server);
     alice.sign_in("alice", "pw").await;
     let page = alice
-        .get("/o/authorized_tokens/")
+        .get(paths::AUTHORIZED_TOKENS)
         .await
         .text()
         .await
@@ -205,7 +208,7 @@ async fn users_revoke_what_they_granted() {
     let mut bob = Browser::new(&server);
     bob.sign_in("bob", "pw").await;
     let bob_page = bob
-        .get("/o/authorized_tokens/")
+        .get(paths::AUTHORIZED_TOKENS)
         .await
         .text()
         .await
@@ -216,12 +219,12 @@ async fn users_revoke_what_they_granted() {
 
     let r = alice.post_form(&action, &hidden_fields(&page)[..1]).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/o/authorized_tokens/");
+    assert_eq!(location(&r), paths::AUTHORIZED_TOKENS);
     assert!(!server.is_active(&password_app, &tokens.access()).await);
     assert!(!server.is_active(&password_app, &tokens.refresh()).await);
     assert!(server.is_active(&password_app, &bobs.access()).await);
     let page = alice
-        .get("/o/authorized_tokens/")
+        .get(paths::AUTHORIZED_TOKENS)
         .await
         .text()
         .await
@@ -235,16 +238,16 @@ async fn user_pages_require_sign_in() {
     let server = TestServer::start().await;
     let mut anonymous = Browser::new(&server);
     for path in [
-        "/o/applications/",
-        "/o/applications/register/",
-        "/o/authorized_tokens/",
-        "/o/applications/1/",
+        paths::APPLICATIONS,
+        paths::APPLICATION_REGISTER,
+        paths::AUTHORIZED_TOKENS,
+        &paths::application_detail(1),
     ] {
         let r = anonymous.get(path).await;
         assert_eq!(r.status(), 302, "{path}");
         assert_eq!(
             location(&r),
-            format!("/accounts/login/?next={}", tessera_core::form::encode(path))
+            format!("{}?next={}", paths::LOGIN, tessera_core::form::encode(path))
         );
     }
 }

@@ -1,10 +1,12 @@
 //! OpenID Connect userinfo with bearer access tokens; revocation is seen at once
 //! (docs/behaviour.md, "Userinfo").
 
+use tessera_web::paths;
+
 use crate::common::{TestServer, error_of};
 
 async fn userinfo(server: &TestServer, authorization: Option<&str>) -> reqwest::Response {
-    let mut req = server.http.get(server.url("/o/userinfo/"));
+    let mut req = server.http.get(server.url(paths::USERINFO));
     if let Some(a) = authorization {
         req = req.header("Authorization", a);
     }
@@ -18,7 +20,7 @@ async fn userinfo_answers_for_active_openid_tokens_only() {
     server.user("alice", "pw").await;
     let r = server
         .post_as(
-            "/o/token/",
+            paths::TOKEN,
             &app,
             "grant_type=password&username=alice&password=pw&scope=openid+profile+email",
         )
@@ -39,7 +41,7 @@ async fn userinfo_answers_for_active_openid_tokens_only() {
     // POST works too (OIDC Core 5.3.1).
     let r = server
         .http
-        .post(server.url("/o/userinfo/"))
+        .post(server.url(paths::USERINFO))
         .header("Authorization", format!("Bearer {at}"))
         .send()
         .await
@@ -48,7 +50,7 @@ async fn userinfo_answers_for_active_openid_tokens_only() {
 
     // Revoked: 401 at once.
     let r = server
-        .post_as("/o/revoke_token/", &app, &format!("token={at}"))
+        .post_as(paths::REVOKE, &app, &format!("token={at}"))
         .await;
     assert_eq!(r.status(), 200);
     let r = userinfo(&server, Some(&format!("Bearer {at}"))).await;
@@ -84,7 +86,7 @@ async fn userinfo_refusals() {
     assert_eq!(r.status(), 401);
     let r = server
         .http
-        .delete(server.url("/o/userinfo/"))
+        .delete(server.url(paths::USERINFO))
         .send()
         .await
         .expect("delete");
