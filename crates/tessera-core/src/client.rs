@@ -406,35 +406,6 @@ pub fn validate_origin(origin: &str) -> Result<(), String> {
     }
 }
 
-/// Checks the URIs of a registration, from the command line or the applications page:
-/// each redirect URI, post-logout URI and origin well-formed, and at least one redirect URI
-/// for the grants that redirect the browser back.
-pub fn validate_registration(
-    grant_types: &[GrantType],
-    redirect_uris: &[String],
-    post_logout_redirect_uris: &[String],
-    allowed_origins: &[String],
-) -> Result<(), String> {
-    for uri in redirect_uris.iter().chain(post_logout_redirect_uris) {
-        validate_redirect_uri(uri)?;
-    }
-    for origin in allowed_origins {
-        validate_origin(origin)?;
-    }
-    let redirecting = [
-        GrantType::AuthorizationCode,
-        GrantType::Implicit,
-        GrantType::OpenidHybrid,
-    ];
-    if redirect_uris.is_empty() && grant_types.iter().any(|g| redirecting.contains(g)) {
-        return Err(
-            "a redirect URI is required for authorization-code, implicit and openid-hybrid applications"
-                .into(),
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

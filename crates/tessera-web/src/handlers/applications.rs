@@ -5,18 +5,17 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tessera_core::client::{Client, ClientType, GrantType, SecretHash, validate_registration};
-use tessera_core::entropy::alphanumeric;
+use tessera_core::client::{Client, ClientType, GrantType};
 use tessera_core::form::Form;
-use tessera_core::token::{self, TokenKind};
+use tessera_core::registration::{
+    self, Registration, RegistrationError, SIGNING_ALGORITHMS, SecretChoice,
+};
 use tessera_store::{ClientUpdate, NewClient, Session};
 
 use crate::html::{Layout, PageError, render};
 use crate::paths;
 use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
 use crate::state::AppState;
-
-const ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
 
 /// The signed-in user, or the redirect to the sign-in page that returns to `here`.
 pub async fn require_user(
@@ -127,27 +126,35 @@ impl Fields {
         text.split_whitespace().map(str::to_owned).collect()
     }
 
-    /// Checks the form; the error is a sentence for the user.
-    fn check(&self) -> Result<(), String> {
-        if self.name.is_empty() || self.name.len() > 255 {
-            return Err("Give the application a name (at most 255 characters).".into());
-        }
-        if ClientType::parse(&self.client_type).is_none() {
-            return Err("Choose whether the application is confidential or public.".into());
-        }
-        if self.grant_types.is_empty() {
-            return Err("Choose at least one grant type.".into());
-        }
-        if !self.algorithm.is_empty() && !ALGORITHMS.contains(&self.algorithm.as_str()) {
-            return Err("Choose a signing algorithm from the list.".into());
-        }
-        validate_registration(
-            &self.grant_types,
-            &Self::list(&self.redirect_uris),
-            &Self::list(&self.post_logout_redirect_uris),
-            &Self::list(&self.allowed_origins),
-        )
-        .map_err(|e| format!("Please correct this: {e}."))
+    /// The registration the form asks for, checked by the core's rules (the same as the
+    /// command line's); an error is a sentence for the user.
+    fn registration(&self) -> Result<Registration, String> {
+        let client_type = ClientType::parse(&self.client_type).ok_or_else(|| {
+            "Choose whether the application is confidential or public.".to_owned()
+        })?;
+        let registration = Registration {
+            name: Some(self.name.clone()),
+            client_type,
+            grant_types: self.grant_types.clone(),
+            redirect_uris: Self::list(&self.redirect_uris),
+            post_logout_redirect_uris: Self::list(&self.post_logout_redirect_uris),
+            allowed_origins: Self::list(&self.allowed_origins),
+            algorithm: (!self.algorithm.is_empty()).then(|| self.algorithm.clone()),
+            // Users never choose an id or a secret: only an operator may.
+            client_id: None,
+            secret: SecretChoice::Generate,
+        };
+        registration.check().map_err(|e| match e {
+            RegistrationError::Name => {
+                "Give the application a name (at most 255 characters).".to_owned()
+            }
+            RegistrationError::NoGrantType => "Choose at least one grant type.".to_owned(),
+            RegistrationError::Algorithm(_) => {
+                "Choose a signing algorithm from the list.".to_owned()
+            }
+            other => format!("Please correct this: {other}."),
+        })?;
+        Ok(registration)
     }
 }
 
@@ -217,7 +224,7 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
         post_logout_redirect_uris: &fields.post_logout_redirect_uris,
         allowed_origins: &fields.allowed_origins,
         algorithms: std::iter::once("")
-            .chain(ALGORITHMS)
+            .chain(SIGNING_ALGORITHMS)
             .map(|a| Choice {
                 value: a,
                 chosen: fields.algorithm == a,
@@ -260,49 +267,54 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
     };
     let csrf = form.form.get(CSRF_FIELD).unwrap_or("");
     let fields = Fields::from_form(&form.form);
-    if let Err(message) = fields.check() {
-        return form_page(
-            FormView {
-                title: "Register an application",
-                action: paths::APPLICATION_REGISTER,
-                fields: &fields,
-                editing: false,
-                csrf,
-                user: &user.user.username,
-            },
-            Some(&message),
-            StatusCode::BAD_REQUEST,
-        );
-    }
-    let client_type = ClientType::parse(&fields.client_type).unwrap_or(ClientType::Confidential);
-    let (secret_text, secret) = match client_type {
-        ClientType::Public => (None, SecretHash::None),
-        ClientType::Confidential => {
-            let t = token::generate(TokenKind::ClientSecret, &*state.entropy);
-            (Some(t.text), SecretHash::Sha256(t.digest.0))
+    let registered = fields.registration().and_then(|r| {
+        registration::register(&r, &*state.entropy)
+            .map(|done| (r, done))
+            .map_err(|e| e.to_string())
+    });
+    let (registration, registered) = match registered {
+        Ok(v) => v,
+        Err(message) => {
+            return form_page(
+                FormView {
+                    title: "Register an application",
+                    action: paths::APPLICATION_REGISTER,
+                    fields: &fields,
+                    editing: false,
+                    csrf,
+                    user: &user.user.username,
+                },
+                Some(&message),
+                StatusCode::BAD_REQUEST,
+            );
         }
     };
     let created = state
         .store
         .insert_client(NewClient {
-            client_id: alphanumeric(&*state.entropy, 40),
-            name: fields.name.clone(),
-            client_type,
-            grant_types: fields.grant_types.clone(),
-            secret,
-            redirect_uris: Fields::list(&fields.redirect_uris),
-            post_logout_redirect_uris: Fields::list(&fields.post_logout_redirect_uris),
-            allowed_origins: Fields::list(&fields.allowed_origins),
+            client_id: registered.client_id,
+            name: registered.name,
+            client_type: registration.client_type,
+            grant_types: registration.grant_types,
+            secret: registered.secret,
+            redirect_uris: registration.redirect_uris,
+            post_logout_redirect_uris: registration.post_logout_redirect_uris,
+            allowed_origins: registration.allowed_origins,
             user_id: Some(user.user.id),
             skip_authorization: false,
-            algorithm: (!fields.algorithm.is_empty()).then(|| fields.algorithm.clone()),
+            algorithm: registration.algorithm,
             created_at: state.now(),
         })
         .await;
     match created {
         Ok(client) => {
             tracing::info!(target: "tessera::audit", event = "application_registered", client_id = %client.client_id, user = %user.user.username);
-            detail_page(&client, &user, secret_text.as_deref(), StatusCode::CREATED)
+            detail_page(
+                &client,
+                &user,
+                registered.secret_text.as_deref(),
+                StatusCode::CREATED,
+            )
         }
         Err(e) => PageError::from(e).into_response(),
     }
@@ -385,33 +397,36 @@ pub async fn update(
     };
     let mut fields = Fields::from_form(&form.form);
     fields.client_type = client.client_type.as_str().into();
-    if let Err(message) = fields.check() {
-        let csrf = form.form.get(CSRF_FIELD).unwrap_or("");
-        let title = format!("Edit {}", client.name);
-        return form_page(
-            FormView {
-                title: &title,
-                action: &here,
-                fields: &fields,
-                editing: true,
-                csrf,
-                user: &user.user.username,
-            },
-            Some(&message),
-            StatusCode::BAD_REQUEST,
-        );
-    }
+    let registration = match fields.registration() {
+        Ok(r) => r,
+        Err(message) => {
+            let csrf = form.form.get(CSRF_FIELD).unwrap_or("");
+            let title = format!("Edit {}", client.name);
+            return form_page(
+                FormView {
+                    title: &title,
+                    action: &here,
+                    fields: &fields,
+                    editing: true,
+                    csrf,
+                    user: &user.user.username,
+                },
+                Some(&message),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
     let updated = state
         .store
         .update_client(
             client.id,
             ClientUpdate {
                 name: fields.name.clone(),
-                grant_types: fields.grant_types.clone(),
-                redirect_uris: Fields::list(&fields.redirect_uris),
-                post_logout_redirect_uris: Fields::list(&fields.post_logout_redirect_uris),
-                allowed_origins: Fields::list(&fields.allowed_origins),
-                algorithm: (!fields.algorithm.is_empty()).then(|| fields.algorithm.clone()),
+                grant_types: registration.grant_types,
+                redirect_uris: registration.redirect_uris,
+                post_logout_redirect_uris: registration.post_logout_redirect_uris,
+                allowed_origins: registration.allowed_origins,
+                algorithm: registration.algorithm,
                 updated_at: state.now(),
             },
         )
@@ -489,7 +504,7 @@ mod tests {
             name: HOSTILE.into(),
             client_type: ClientType::Confidential,
             grant_types: vec![GrantType::AuthorizationCode],
-            secret: SecretHash::None,
+            secret: tessera_core::client::SecretHash::None,
             redirect_uris: vec![format!("https://app.example/cb?x={HOSTILE}")],
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],

@@ -138,7 +138,8 @@ async fn callback_server() -> String {
     let app = axum::Router::new().route(
         "/cb",
         axum::routing::get(|| async {
-            axum::response::Html("<!doctype html><title>Client app</title><h1 id=\"back\">Back at the application</h1>")
+            // The relying party's own page, where the browser lands after authorizing.
+            axum::response::Html(include_str!("client_app.html"))
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
