@@ -1,10 +1,17 @@
-//! One statement on a rusqlite connection: `$n` placeholders rewritten to `?n`, parameters and
+//! One statement on a rusqlite connection: `$n` placeholders bound by name, parameters and
 //! values converted, unique violations reported as conflicts.
+//!
+//! SQLite reads `$1` as a named parameter and numbers named parameters in the order they first
+//! appear, which is not always `$n`'s order (`SET used_at = $2 WHERE digest = $1`); binding each
+//! value by its name keeps the statement text as written, so it is also the key of the
+//! prepared-statement cache, with no rewriting per call.
 
 use async_trait::async_trait;
+use std::ffi::CStr;
+
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, ToSql};
-use tessera_store::sql::{Dialect, Param, Row, SqlConn, Value, sqlite_placeholders};
+use rusqlite::{Connection, Statement, ToSql};
+use tessera_store::sql::{Dialect, Param, Row, SqlConn, Value};
 use tessera_store::{StoreError, StoreResult};
 
 /// A connection the store owns: the writer's, or a pooled reader.
@@ -61,6 +68,24 @@ fn store_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// The names of `$1`..`$24`, as SQLite looks them up.
+const NAMES: [&CStr; 24] = [
+    c"$1", c"$2", c"$3", c"$4", c"$5", c"$6", c"$7", c"$8", c"$9", c"$10", c"$11", c"$12", c"$13",
+    c"$14", c"$15", c"$16", c"$17", c"$18", c"$19", c"$20", c"$21", c"$22", c"$23", c"$24",
+];
+
+/// Binds `params[i]` to `$i+1`.
+fn bind(stmt: &mut Statement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
+    for (i, p) in params.iter().enumerate() {
+        let name = NAMES.get(i).ok_or(rusqlite::Error::InvalidParameterCount(
+            params.len(),
+            NAMES.len(),
+        ))?;
+        stmt.raw_bind_parameter(*name, Bind(p))?;
+    }
+    Ok(())
+}
+
 impl SqliteConn {
     pub(crate) fn new(conn: Connection) -> Self {
         Self { conn }
@@ -72,21 +97,33 @@ impl SqliteConn {
     }
 
     fn run_execute(&mut self, sql: &str, params: &[Param<'_>]) -> rusqlite::Result<u64> {
-        let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql))?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(Bind)))?;
-        Ok(n as u64)
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        bind(&mut stmt, params)?;
+        Ok(stmt.raw_execute()? as u64)
     }
 
-    fn run_query(&mut self, sql: &str, params: &[Param<'_>]) -> rusqlite::Result<Vec<Row>> {
-        let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql))?;
+    /// Calls `each` with every row until it answers `false` (a lookup by key stops at the
+    /// first).
+    fn run_query(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut each: impl FnMut(Row) -> bool,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        bind(&mut stmt, params)?;
         let columns = stmt.column_count();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter().map(Bind)), |r| {
-            (0..columns)
-                .map(|i| value_of(r.get_ref(i)?))
-                .collect::<rusqlite::Result<Vec<Value>>>()
-                .map(Row::new)
-        })?;
-        rows.collect()
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(value_of(r.get_ref(i)?)?);
+            }
+            if !each(Row::new(values)) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -103,6 +140,22 @@ impl SqlConn for SqliteConn {
     }
 
     async fn query(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Vec<Row>> {
-        self.run_query(sql, params).map_err(store_error)
+        let mut out = Vec::new();
+        self.run_query(sql, params, |row| {
+            out.push(row);
+            true
+        })
+        .map_err(store_error)?;
+        Ok(out)
+    }
+
+    async fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Option<Row>> {
+        let mut first = None;
+        self.run_query(sql, params, |row| {
+            first = Some(row);
+            false
+        })
+        .map_err(store_error)?;
+        Ok(first)
     }
 }

@@ -7,10 +7,16 @@ use super::columns::{secret_columns, secret_from_columns, split_list};
 use super::{Database, Dialect, Row, SqlConn, bad_row, op, params};
 use crate::{ClientStore, ClientUpdate, NewClient, StoreError, StoreResult};
 
-/// The client columns [`client_from_row`] reads, in its order.
-const COLUMNS: &str = "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
-     redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
-     algorithm, created_at";
+/// The client columns [`client_from_row`] reads, in its order (a macro, so statements on the
+/// hot path are whole `&'static str`s built at compile time).
+macro_rules! client_columns {
+    () => {
+        "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
+         redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
+         algorithm, created_at"
+    };
+}
+const COLUMNS: &str = client_columns!();
 
 fn client_from_row(mut r: Row) -> StoreResult<Client> {
     let id = r.take()?;
@@ -81,18 +87,28 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
     client_from_row(row.ok_or_else(|| bad_row("inserted client"))?)
 }
 
-async fn find(c: &mut dyn SqlConn, by: &str, key: Key) -> StoreResult<Option<Client>> {
-    let sql = format!("SELECT {COLUMNS} FROM clients WHERE {by} = $1");
-    let row = match &key {
-        Key::Int(i) => c.query_opt(&sql, params![*i]).await?,
-        Key::Text(s) => c.query_opt(&sql, params![s]).await?,
-    };
-    row.map(client_from_row).transpose()
+/// A client by its primary key or by its client id.
+enum Key {
+    Pk(i64),
+    ClientId(String),
 }
 
-enum Key {
-    Int(i64),
-    Text(String),
+async fn find(c: &mut dyn SqlConn, key: Key) -> StoreResult<Option<Client>> {
+    let row = match &key {
+        Key::Pk(pk) => {
+            let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE id = $1");
+            c.query_opt(sql, params![*pk]).await?
+        }
+        Key::ClientId(id) => {
+            let sql = concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients WHERE client_id = $1"
+            );
+            c.query_opt(sql, params![id]).await?
+        }
+    };
+    row.map(client_from_row).transpose()
 }
 
 async fn of_user(c: &mut dyn SqlConn, user_id: i64) -> StoreResult<Vec<Client>> {
@@ -153,14 +169,12 @@ impl<D: Database> ClientStore for D {
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let key = Key::Text(client_id.to_owned());
-        self.read(op(move |c| Box::pin(find(c, "client_id", key))))
-            .await
+        let key = Key::ClientId(client_id.to_owned());
+        self.read(op(move |c| Box::pin(find(c, key)))).await
     }
 
     async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>> {
-        self.read(op(move |c| Box::pin(find(c, "id", Key::Int(pk)))))
-            .await
+        self.read(op(move |c| Box::pin(find(c, Key::Pk(pk))))).await
     }
 
     async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>> {

@@ -63,18 +63,24 @@ async fn find_token(
     digest: TokenDigest,
 ) -> StoreResult<Option<TokenContext>> {
     // Access tokens have no `used_at`; a typed NULL keeps the column's type in PostgreSQL.
-    let used = match token_type {
-        TokenType::AccessToken => "CAST(NULL AS BIGINT)",
-        TokenType::RefreshToken => "t.used_at",
+    macro_rules! find_in {
+        ($table:literal, $used:literal) => {
+            concat!(
+                "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, ",
+                $used,
+                ", g.id, g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username \
+                 FROM ",
+                $table,
+                " t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
+                 LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = $1"
+            )
+        };
+    }
+    let sql = match token_type {
+        TokenType::AccessToken => find_in!("access_tokens", "CAST(NULL AS BIGINT)"),
+        TokenType::RefreshToken => find_in!("refresh_tokens", "t.used_at"),
     };
-    let sql = format!(
-        "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, {used}, g.id, g.revoked_at, \
-         c.id, c.client_id, c.client_type, u.id, u.username \
-         FROM {} t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
-         LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = $1",
-        token_table(token_type)
-    );
-    let Some(mut r) = c.query_opt(&sql, params![&digest]).await? else {
+    let Some(mut r) = c.query_opt(sql, params![&digest]).await? else {
         return Ok(None);
     };
     Ok(Some(TokenContext {

@@ -5,8 +5,8 @@
 //! aggregate trait is then implemented here for any [`Database`], so the statements, their
 //! parameters and the mapping of rows to records exist once and the backends cannot drift.
 //!
-//! Statements use PostgreSQL's `$n` placeholders; the SQLite connection rewrites them to
-//! `?n`. Where the dialects really differ, the statement is chosen by [`Dialect`] at that one
+//! Statements use `$n` placeholders, which PostgreSQL numbers and SQLite takes as names (its
+//! connection binds each value by name). Where the dialects really differ, the statement is chosen by [`Dialect`] at that one
 //! place, with a comment saying why. Both backends' schemas use the same column names and
 //! encodings (see [`columns`]), so a database can be copied from one to the other.
 //!
@@ -254,12 +254,6 @@ where
     Box::new(f)
 }
 
-/// Rewrites PostgreSQL's `$n` placeholders into SQLite's `?n`. Statements here contain no
-/// `$` inside string literals.
-pub fn sqlite_placeholders(sql: &str) -> String {
-    sql.replace('$', "?")
-}
-
 /// Runs a future that never waits to its end in one poll: a SQLite operation, whose
 /// connection answers every statement synchronously, on the thread that owns the connection.
 pub fn complete_now<T>(future: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
@@ -276,14 +270,6 @@ pub fn complete_now<T>(future: impl Future<Output = StoreResult<T>>) -> StoreRes
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_rewritten_for_sqlite() {
-        assert_eq!(
-            sqlite_placeholders("UPDATE t SET a = $2 WHERE b = $1 AND c = $12"),
-            "UPDATE t SET a = ?2 WHERE b = ?1 AND c = ?12"
-        );
-    }
 
     #[test]
     fn rows_read_in_order_and_refuse_what_does_not_fit() {
