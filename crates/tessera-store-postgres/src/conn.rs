@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::GenericClient;
 use tessera_store::sql::{Dialect, Param, Row, SqlConn, Value};
-use tessera_store::{StoreError, StoreResult};
+use tessera_store::{BoxError, StoreError, StoreResult};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
@@ -15,8 +15,6 @@ pub(crate) struct PgConn<'a, C: GenericClient>(pub(crate) &'a C);
 
 #[derive(Debug)]
 struct Bind<'a>(&'a Param<'a>);
-
-type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
 impl ToSql for Bind<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {

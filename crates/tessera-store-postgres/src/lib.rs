@@ -62,10 +62,6 @@ pub struct PostgresStore {
     migrating: Arc<tokio::sync::Mutex<()>>,
 }
 
-fn unavailable(e: impl Into<tessera_store::BoxError>) -> StoreError {
-    StoreError::unavailable(e)
-}
-
 /// Whether a URL names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -102,7 +98,7 @@ impl PostgresStore {
             .recycle_timeout(Some(settings.timeout))
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         Ok(Self {
             pool,
             migrated: Arc::new(AtomicBool::new(false)),
@@ -119,16 +115,16 @@ impl PostgresStore {
         if self.migrated.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut conn = self.pool.get().await.map_err(unavailable)?;
-        let tx = conn.transaction().await.map_err(unavailable)?;
+        let mut conn = self.pool.get().await.map_err(StoreError::unavailable)?;
+        let tx = conn.transaction().await.map_err(StoreError::unavailable)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await
-        .map_err(unavailable)?;
+        .map_err(StoreError::unavailable)?;
         let applied: i32 = tx
             .query_one(
                 "SELECT COALESCE(MAX(version), 0) FROM tessera_migrations",
@@ -136,22 +132,24 @@ impl PostgresStore {
             )
             .await
             .and_then(|r| r.try_get(0))
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         for (i, sql) in schema::migrations(Dialect::Postgres).iter().enumerate() {
             let version = i as i32 + 1;
             if version <= applied {
                 continue;
             }
-            tx.batch_execute(sql).await.map_err(unavailable)?;
+            tx.batch_execute(sql)
+                .await
+                .map_err(StoreError::unavailable)?;
             tx.execute(
                 "INSERT INTO tessera_migrations (version, applied_at) VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
                 &[&version],
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
             tracing::info!(version, "applied PostgreSQL migration");
         }
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await.map_err(StoreError::unavailable)?;
         self.migrated.store(true, Ordering::Release);
         Ok(())
     }
@@ -159,7 +157,7 @@ impl PostgresStore {
     /// A pooled connection to a migrated database.
     async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
         self.migrate().await?;
-        self.pool.get().await.map_err(unavailable)
+        self.pool.get().await.map_err(StoreError::unavailable)
     }
 }
 
@@ -183,9 +181,9 @@ impl Database for PostgresStore {
     fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
         Box::pin(async move {
             let mut conn = self.conn().await?;
-            let tx = conn.transaction().await.map_err(unavailable)?;
+            let tx = conn.transaction().await.map_err(StoreError::unavailable)?;
             let result = op(&mut PgConn(&tx)).await?;
-            tx.commit().await.map_err(unavailable)?;
+            tx.commit().await.map_err(StoreError::unavailable)?;
             Ok(result)
         })
     }

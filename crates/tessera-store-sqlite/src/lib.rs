@@ -63,10 +63,6 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
     (!rest.is_empty()).then(|| PathBuf::from(rest))
 }
 
-fn unavailable(e: impl Into<tessera_store::BoxError>) -> StoreError {
-    StoreError::unavailable(e)
-}
-
 /// Waits for another process's write lock (`tessera cleartokens` beside a running server) in
 /// 1 ms steps for up to 5 s. SQLite's default handler backs off to 100 ms sleeps, which would
 /// add that much latency to a request that meets the lock.
@@ -153,15 +149,15 @@ impl SqliteStore {
     /// writer thread.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
-        let mut writer = open_writer(&path).map_err(unavailable)?;
-        migrate(&mut writer).map_err(unavailable)?;
-        let checkpointer = Connection::open(&path).map_err(unavailable)?;
-        configure(&checkpointer).map_err(unavailable)?;
+        let mut writer = open_writer(&path).map_err(StoreError::unavailable)?;
+        migrate(&mut writer).map_err(StoreError::unavailable)?;
+        let checkpointer = Connection::open(&path).map_err(StoreError::unavailable)?;
+        configure(&checkpointer).map_err(StoreError::unavailable)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("tessera-sqlite-writer".into())
             .spawn(move || writer_loop(SqliteConn::new(writer), rx))
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         let inner = Arc::new(Inner {
             path,
             writer: Mutex::new(tx),
@@ -171,7 +167,7 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("tessera-sqlite-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpointer, weak))
-            .map_err(unavailable)?;
+            .map_err(StoreError::unavailable)?;
         Ok(Self { inner })
     }
 
@@ -191,13 +187,13 @@ impl SqliteStore {
         let job: Job = Box::new(move |conn| {
             let result = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => Err(unavailable("could not begin a transaction")),
+                None => Err(StoreError::unavailable("could not begin a transaction")),
             };
             Box::new(move |commit| {
                 let answer = match (result, commit) {
                     (Ok(v), Ok(())) => Ok(v),
                     (Err(e), _) => Err(e),
-                    (Ok(_), Err(e)) => Err(unavailable(e)),
+                    (Ok(_), Err(e)) => Err(StoreError::unavailable(e)),
                 };
                 // The caller may have gone away (client disconnected); the write still stands.
                 let _ = tx.send(answer);
@@ -206,11 +202,11 @@ impl SqliteStore {
         self.inner
             .writer
             .lock()
-            .map_err(|_| unavailable("writer lock poisoned"))?
+            .map_err(|_| StoreError::unavailable("writer lock poisoned"))?
             .send(job)
-            .map_err(|_| unavailable("the writer thread has stopped"))?;
+            .map_err(|_| StoreError::unavailable("the writer thread has stopped"))?;
         rx.await
-            .map_err(|_| unavailable("the writer thread dropped the job"))?
+            .map_err(|_| StoreError::unavailable("the writer thread dropped the job"))?
     }
 }
 
@@ -223,7 +219,9 @@ impl Database for SqliteStore {
             let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
             let mut conn = match pooled {
                 Some(c) => c,
-                None => SqliteConn::new(open_reader(&self.inner.path).map_err(unavailable)?),
+                None => {
+                    SqliteConn::new(open_reader(&self.inner.path).map_err(StoreError::unavailable)?)
+                }
             };
             let result = complete_now(op(&mut conn));
             if let Ok(mut v) = self.inner.readers.lock()

@@ -244,8 +244,8 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             .client_secret
             .map_or(SecretChoice::Generate, SecretChoice::Chosen),
     };
-    registration.check().map_err(registration_error)?;
-    // A chosen secret costs an Argon2id hash: off the runtime's worker threads.
+    // `register` checks every rule first; a chosen secret then costs an Argon2id hash, so it
+    // runs off the runtime's worker threads.
     let registered = tokio::task::spawn_blocking({
         let registration = registration.clone();
         let entropy = entropy();

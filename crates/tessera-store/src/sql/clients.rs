@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tessera_core::client::{Client, ClientType, GrantType, parse_grant_types};
 
-use super::columns::{secret_columns, secret_from_columns, split_list};
+use super::columns::{list_column, secret_columns, secret_from_columns, split_list};
 use super::{Database, Dialect, Row, SqlConn, bad_row, op, params};
 use crate::{ClientStore, ClientUpdate, NewClient, StoreError, StoreResult};
 
@@ -70,9 +70,9 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
                 &grant_types_column(&new.grant_types),
                 kind,
                 hash.as_ref(),
-                &new.redirect_uris.join(" "),
-                &new.post_logout_redirect_uris.join(" "),
-                &new.allowed_origins.join(" "),
+                &list_column(&new.redirect_uris),
+                &list_column(&new.post_logout_redirect_uris),
+                &list_column(&new.allowed_origins),
                 new.user_id,
                 new.skip_authorization,
                 new.algorithm.as_ref(),
@@ -130,9 +130,9 @@ async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bo
                 pk,
                 &u.name,
                 &grant_types_column(&u.grant_types),
-                &u.redirect_uris.join(" "),
-                &u.post_logout_redirect_uris.join(" "),
-                &u.allowed_origins.join(" "),
+                &list_column(&u.redirect_uris),
+                &list_column(&u.post_logout_redirect_uris),
+                &list_column(&u.allowed_origins),
                 u.algorithm.as_ref(),
                 u.updated_at,
             ],

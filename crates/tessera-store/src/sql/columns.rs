@@ -12,6 +12,11 @@ pub fn token_table(token_type: TokenType) -> &'static str {
 }
 
 /// Lists (redirect URIs, origins) are stored space-separated.
+pub fn list_column(items: &[String]) -> String {
+    items.join(" ")
+}
+
+/// The inverse of [`list_column`].
 pub fn split_list(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }

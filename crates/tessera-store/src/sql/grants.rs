@@ -150,16 +150,15 @@ pub(crate) enum Which {
 }
 
 impl Which {
-    /// The filter on `grants`, on parameters `$2` (and `$3`), and its parameters.
-    fn filter(self) -> (&'static str, [Param<'static>; 2]) {
+    /// The filter on `grants`, on parameters `$2` (and `$3`), and their values.
+    fn filter(self) -> (&'static str, i64, Option<i64>) {
         match self {
-            Which::Grant(id) => ("id = $2", [Param::Int(id), Param::Null]),
-            Which::GrantOfUser { grant_id, user_id } => (
-                "id = $2 AND user_id = $3",
-                [Param::Int(grant_id), Param::Int(user_id)],
-            ),
-            Which::OfUser(id) => ("user_id = $2", [Param::Int(id), Param::Null]),
-            Which::OfClient(id) => ("client_id = $2", [Param::Int(id), Param::Null]),
+            Which::Grant(id) => ("id = $2", id, None),
+            Which::GrantOfUser { grant_id, user_id } => {
+                ("id = $2 AND user_id = $3", grant_id, Some(user_id))
+            }
+            Which::OfUser(id) => ("user_id = $2", id, None),
+            Which::OfClient(id) => ("client_id = $2", id, None),
         }
     }
 }
@@ -167,11 +166,11 @@ impl Which {
 /// Revokes the live grants matched by `which` and all their live tokens at `now`; returns
 /// how many grants changed. Tokens first: their filter needs the grants still unrevoked.
 pub(crate) async fn revoke(c: &mut dyn SqlConn, which: Which, now: UnixTime) -> StoreResult<u64> {
-    let (filter, [a, b]) = which.filter();
-    let params: &[Param<'_>] = match b {
-        Param::Null => &[Param::Int(now), a],
-        b => &[Param::Int(now), a, b],
-    };
+    let (filter, key, second) = which.filter();
+    let both = [Param::Int(now), Param::Int(key), Param::from(second)];
+    // PostgreSQL refuses a parameter the statement does not use: pass `$3` only with a filter
+    // that reads it.
+    let params = &both[..if second.is_some() { 3 } else { 2 }];
     for t in ["access_tokens", "refresh_tokens"] {
         let sql = format!(
             "UPDATE {t} SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
