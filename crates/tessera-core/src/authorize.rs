@@ -5,6 +5,7 @@
 //! that is missing, unregistered or malformed) are shown to the user; every other error goes
 //! back to the client's verified redirect URI with `error` and `state`.
 
+use crate::UnixTime;
 use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{Form, encode_pairs};
@@ -23,6 +24,13 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub nonce: Option<String>,
     pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub response_mode: Option<String>,
+    /// OIDC request objects, which are refused (OIDC Core 3.1.2.6).
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -38,6 +46,12 @@ impl AuthorizationRequest {
             code_challenge_method: get("code_challenge_method"),
             nonce: get("nonce"),
             prompt: get("prompt"),
+            max_age: get("max_age"),
+            login_hint: get("login_hint"),
+            id_token_hint: get("id_token_hint"),
+            response_mode: get("response_mode"),
+            request: get("request"),
+            request_uri: get("request_uri"),
         }
     }
 
@@ -53,6 +67,12 @@ impl AuthorizationRequest {
             ("code_challenge_method", &self.code_challenge_method),
             ("nonce", &self.nonce),
             ("prompt", &self.prompt),
+            ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+            ("id_token_hint", &self.id_token_hint),
+            ("response_mode", &self.response_mode),
+            ("request", &self.request),
+            ("request_uri", &self.request_uri),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
@@ -65,12 +85,109 @@ impl AuthorizationRequest {
     }
 }
 
+/// The response types served (RFC 6749 sections 4.1 and 4.2; OIDC Core sections 3.2 and 3.3,
+/// and OAuth 2.0 Multiple Response Type Encoding Practices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
     /// `code`: the authorization code grant.
     Code,
     /// `token`: the implicit grant (legacy; only for applications registered for it).
     Token,
+    /// `id_token`: OIDC implicit, an ID token alone.
+    IdToken,
+    /// `id_token token`: OIDC implicit with an access token.
+    IdTokenToken,
+    /// `code id_token`, `code token`, `code id_token token`: OIDC hybrid.
+    CodeIdToken,
+    CodeToken,
+    CodeIdTokenToken,
+}
+
+impl ResponseType {
+    pub const ALL: [ResponseType; 7] = [
+        Self::Code,
+        Self::Token,
+        Self::IdToken,
+        Self::IdTokenToken,
+        Self::CodeIdToken,
+        Self::CodeToken,
+        Self::CodeIdTokenToken,
+    ];
+
+    /// The canonical spelling, as listed in the metadata.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Token => "token",
+            Self::IdToken => "id_token",
+            Self::IdTokenToken => "id_token token",
+            Self::CodeIdToken => "code id_token",
+            Self::CodeToken => "code token",
+            Self::CodeIdTokenToken => "code id_token token",
+        }
+    }
+
+    /// A space-separated set of values, in any order (OAuth 2.0 Multiple Response Types,
+    /// section 3); an unknown or repeated value is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut values: Vec<&str> = text.split(' ').collect();
+        values.sort_unstable();
+        let n = values.len();
+        values.dedup();
+        if values.len() != n {
+            return None;
+        }
+        Self::ALL.into_iter().find(|rt| {
+            let mut mine: Vec<&str> = rt.as_str().split(' ').collect();
+            mine.sort_unstable();
+            mine == values
+        })
+    }
+
+    pub fn has_code(self) -> bool {
+        matches!(
+            self,
+            Self::Code | Self::CodeIdToken | Self::CodeToken | Self::CodeIdTokenToken
+        )
+    }
+
+    /// Whether an access token is issued at the authorization endpoint.
+    pub fn has_token(self) -> bool {
+        matches!(
+            self,
+            Self::Token | Self::IdTokenToken | Self::CodeToken | Self::CodeIdTokenToken
+        )
+    }
+
+    pub fn has_id_token(self) -> bool {
+        matches!(
+            self,
+            Self::IdToken | Self::IdTokenToken | Self::CodeIdToken | Self::CodeIdTokenToken
+        )
+    }
+
+    /// Every response type but `code` answers in the fragment (Multiple Response Types,
+    /// section 5: never the query for a response carrying a token).
+    pub fn fragment(self) -> bool {
+        self != Self::Code
+    }
+
+    /// The grant type an application must be registered for to use it.
+    pub fn grant_type(self) -> GrantType {
+        match self {
+            Self::Code => GrantType::AuthorizationCode,
+            Self::Token | Self::IdToken | Self::IdTokenToken => GrantType::Implicit,
+            Self::CodeIdToken | Self::CodeToken | Self::CodeIdTokenToken => {
+                GrantType::OpenidHybrid
+            }
+        }
+    }
+
+    /// OIDC flows other than the code flow (and plain OAuth `token`) need the `openid` scope
+    /// and a `nonce` (OIDC Core 3.2.2.1 and 3.3.2.11).
+    pub fn is_oidc_only(self) -> bool {
+        !matches!(self, Self::Code | Self::Token)
+    }
 }
 
 /// OIDC `prompt` values that change what the endpoint does.
@@ -116,6 +233,29 @@ pub struct ValidAuthorization {
     pub pkce: Option<Challenge>,
     pub nonce: Option<String>,
     pub prompt: Prompt,
+    /// OIDC `max_age`: the longest time since sign-in the user may have, in seconds.
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// OIDC `id_token_hint`, still to be verified by whoever holds the keys.
+    pub id_token_hint: Option<String>,
+}
+
+impl ValidAuthorization {
+    /// Whether the user must sign in again before this request is answered: `prompt=login`,
+    /// or a sign-in older than `max_age` (OIDC Core 3.1.2.1). `signed_in_at` is the session's
+    /// sign-in time; `None` when nobody is signed in.
+    pub fn needs_sign_in(&self, signed_in_at: Option<UnixTime>, now: UnixTime) -> bool {
+        match signed_in_at {
+            None => true,
+            Some(_) if self.prompt.login => true,
+            Some(at) => self.max_age.is_some_and(|max| now - at > max),
+        }
+    }
+
+    /// Whether the `openid` scope makes this an OpenID Connect request.
+    pub fn is_openid(&self) -> bool {
+        self.scope.contains("openid")
+    }
 }
 
 /// An error to send back to the client's verified redirect URI.
@@ -236,17 +376,13 @@ pub fn validate(
             "The application must say where to return (redirect_uri), as it registered several addresses or none."
         }));
     };
-    let response_type = match request.response_type.as_deref() {
-        Some("code") => Some(ResponseType::Code),
-        Some("token") => Some(ResponseType::Token),
-        _ => None,
-    };
+    let response_type = request.response_type.as_deref().and_then(ResponseType::parse);
     let redirect = |error: OAuthError| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             error,
             state: request.state.clone(),
-            fragment: response_type == Some(ResponseType::Token),
+            fragment: response_type.is_some_and(ResponseType::fragment),
         })
     };
     let response_type = match (request.response_type.as_deref(), response_type) {
@@ -263,29 +399,75 @@ pub fn validate(
         }
         (Some(_), Some(rt)) => rt,
     };
-    let needed = match response_type {
-        ResponseType::Code => {
-            client.has_grant_type(GrantType::AuthorizationCode)
-                || client.has_grant_type(GrantType::OpenidHybrid)
-        }
-        ResponseType::Token => client.has_grant_type(GrantType::Implicit),
-    };
+    // A hybrid application may also use the plain code flow.
+    let needed = client.has_grant_type(response_type.grant_type())
+        || (response_type == ResponseType::Code
+            && client.has_grant_type(GrantType::OpenidHybrid));
     if !needed {
         return Err(redirect(OAuthError::unauthorized_client(
             "The application is not allowed to use this response_type.",
         )));
     }
+    if request.request.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "Request objects are not supported.",
+        )));
+    }
+    if request.request_uri.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "The request_uri parameter is not supported.",
+        )));
+    }
+    match request.response_mode.as_deref() {
+        None | Some("fragment") => {}
+        Some("query") if !response_type.fragment() => {}
+        Some("query") => {
+            return Err(redirect(OAuthError::invalid_request(
+                "response_mode=query cannot carry tokens; use the fragment.",
+            )));
+        }
+        Some(_) => {
+            return Err(redirect(OAuthError::invalid_request(
+                "The response_mode is not supported: use query or fragment.",
+            )));
+        }
+    }
     let prompt = Prompt::parse(request.prompt.as_deref()).map_err(redirect)?;
     let scope = scopes.resolve(request.scope.as_deref()).map_err(redirect)?;
-    let pkce = match response_type {
-        ResponseType::Code => pkce
-            .check(
-                client.client_type == crate::client::ClientType::Public,
-                request.code_challenge.as_deref(),
-                request.code_challenge_method.as_deref(),
-            )
-            .map_err(redirect)?,
-        ResponseType::Token => None,
+    if response_type.is_oidc_only() {
+        if !scope.contains("openid") {
+            return Err(redirect(OAuthError::invalid_request(
+                "This response_type is OpenID Connect: the scope must include openid.",
+            )));
+        }
+        if request.nonce.as_deref().is_none_or(str::is_empty) {
+            return Err(redirect(OAuthError::invalid_request(
+                "The nonce parameter is required for the implicit and hybrid flows.",
+            )));
+        }
+    }
+    let max_age = match request.max_age.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(redirect(OAuthError::invalid_request(
+                    "max_age must be a non-negative number of seconds.",
+                )));
+            }
+        },
+    };
+    let pkce = if response_type.has_code() {
+        pkce.check(
+            client.client_type == crate::client::ClientType::Public,
+            request.code_challenge.as_deref(),
+            request.code_challenge_method.as_deref(),
+        )
+        .map_err(redirect)?
+    } else {
+        None
     };
     Ok(ValidAuthorization {
         client: client.clone(),
@@ -297,6 +479,9 @@ pub fn validate(
         pkce,
         nonce: request.nonce.clone(),
         prompt,
+        max_age,
+        login_hint: request.login_hint.clone(),
+        id_token_hint: request.id_token_hint.clone(),
     })
 }
 
@@ -320,6 +505,8 @@ mod tests {
             user_id: None,
             skip_authorization: false,
             algorithm: None,
+            access_token_format: crate::client::AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
             created_at: 0,
         }
     }
@@ -454,8 +641,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            redirect_code(run(&c, "client_id=app&response_type=id_token")),
+            redirect_code(run(&c, "client_id=app&response_type=code+code")),
             ErrorCode::UnsupportedResponseType
+        );
+        assert_eq!(
+            redirect_code(run(&c, "client_id=app&response_type=id_token&scope=openid&nonce=n")),
+            ErrorCode::UnauthorizedClient,
+            "OIDC implicit needs an implicit application"
+        );
+        assert_eq!(
+            redirect_code(run(&c, "client_id=app&response_type=code&request=eyJ")),
+            ErrorCode::RequestNotSupported
         );
         assert_eq!(
             redirect_code(run(&c, "client_id=app&response_type=token")),
@@ -529,6 +725,109 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn response_types_are_sets_in_any_order() {
+        assert_eq!(
+            ResponseType::parse("token id_token code"),
+            Some(ResponseType::CodeIdTokenToken)
+        );
+        assert_eq!(ResponseType::parse("id_token"), Some(ResponseType::IdToken));
+        for bad in ["", "code ", "code code", "none", "Code"] {
+            assert_eq!(ResponseType::parse(bad), None, "{bad:?}");
+        }
+        for rt in ResponseType::ALL {
+            assert_eq!(ResponseType::parse(rt.as_str()), Some(rt));
+            assert_eq!(rt.fragment(), rt != ResponseType::Code);
+        }
+    }
+
+    #[test]
+    fn hybrid_and_implicit_oidc_need_openid_and_a_nonce() {
+        let hybrid = client(
+            ClientType::Confidential,
+            vec![GrantType::OpenidHybrid],
+            &["https://app.example/cb"],
+        );
+        let ok = run(
+            &hybrid,
+            "client_id=app&response_type=code+id_token&scope=openid&nonce=n1",
+        )
+        .expect("hybrid");
+        assert_eq!(ok.response_type, ResponseType::CodeIdToken);
+        assert!(ok.is_openid());
+        assert!(
+            run(&hybrid, "client_id=app&response_type=code&scope=openid").is_ok(),
+            "a hybrid application may use the code flow"
+        );
+        match run(&hybrid, "client_id=app&response_type=code+id_token&scope=openid") {
+            Err(AuthorizeError::Redirect(e)) => {
+                assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+                assert!(e.fragment, "hybrid errors use the fragment");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            redirect_code(run(
+                &hybrid,
+                "client_id=app&response_type=code+id_token&scope=read&nonce=n"
+            )),
+            ErrorCode::InvalidRequest,
+            "no openid scope"
+        );
+        assert_eq!(
+            redirect_code(run(
+                &hybrid,
+                "client_id=app&response_type=code+id_token&scope=openid&nonce=n&response_mode=query"
+            )),
+            ErrorCode::InvalidRequest,
+            "tokens never travel in the query"
+        );
+        let implicit = client(
+            ClientType::Public,
+            vec![GrantType::Implicit],
+            &["https://app.example/cb"],
+        );
+        assert!(
+            run(
+                &implicit,
+                "client_id=app&response_type=id_token+token&scope=openid&nonce=n"
+            )
+            .is_ok()
+        );
+        assert!(
+            run(&implicit, "client_id=app&response_type=token").is_ok(),
+            "plain OAuth implicit needs no nonce"
+        );
+    }
+
+    #[test]
+    fn max_age_and_prompt_login_ask_for_a_new_sign_in() {
+        let c = client(
+            ClientType::Confidential,
+            vec![GrantType::AuthorizationCode],
+            &["https://app.example/cb"],
+        );
+        let ok = run(&c, "client_id=app&response_type=code&max_age=60").expect("valid");
+        assert_eq!(ok.max_age, Some(60));
+        assert!(!ok.needs_sign_in(Some(1000), 1060), "exactly max_age is fresh");
+        assert!(ok.needs_sign_in(Some(1000), 1061));
+        assert!(ok.needs_sign_in(None, 1000));
+        let login = run(&c, "client_id=app&response_type=code&prompt=login").expect("valid");
+        assert!(login.needs_sign_in(Some(1000), 1000));
+        let plain = run(&c, "client_id=app&response_type=code").expect("valid");
+        assert!(!plain.needs_sign_in(Some(0), 1_000_000));
+        for bad in ["-1", "x", "1.5"] {
+            assert_eq!(
+                redirect_code(run(
+                    &c,
+                    &format!("client_id=app&response_type=code&max_age={bad}")
+                )),
+                ErrorCode::InvalidRequest,
+                "{bad}"
+            );
         }
     }
 

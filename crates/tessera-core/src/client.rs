@@ -148,8 +148,41 @@ pub struct Client {
     pub allowed_origins: Vec<String>,
     pub user_id: Option<i64>,
     pub skip_authorization: bool,
+    /// The ID token signing algorithm (`RS256`, `ES256`, `EdDSA`); `None`: the server's
+    /// default, RS256.
     pub algorithm: Option<String>,
+    pub access_token_format: AccessTokenFormat,
+    /// RP-initiated logout through this application also revokes the user's grants of it.
+    pub logout_revokes_grants: bool,
     pub created_at: UnixTime,
+}
+
+/// What an application's access tokens look like.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AccessTokenFormat {
+    /// A prefixed random string, meaningful only to this server (introspection).
+    #[default]
+    Opaque,
+    /// An RFC 9068 JWT a resource server can validate offline; still recorded by the digest
+    /// of its `jti`, so revocation and introspection treat it as any other token.
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
 }
 
 /// The outcome of comparing presented credentials with a registration.
@@ -425,6 +458,8 @@ mod tests {
             user_id: None,
             skip_authorization: false,
             algorithm: None,
+            access_token_format: AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
             created_at: 0,
         }
     }

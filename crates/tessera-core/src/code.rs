@@ -19,6 +19,8 @@ pub struct NewCode {
     pub scope: String,
     pub pkce: Option<Challenge>,
     pub nonce: Option<String>,
+    /// When the user signed in (OIDC `auth_time`), carried into the grant and its ID tokens.
+    pub auth_time: Option<UnixTime>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -38,6 +40,8 @@ pub enum CodeDecision {
     Redeem {
         user_id: i64,
         scope: Scope,
+        nonce: Option<String>,
+        auth_time: Option<UnixTime>,
     },
     /// The code was already exchanged: revoke what it produced (RFC 6749 section 4.1.2
     /// SHOULD), then answer `invalid_grant`.
@@ -101,6 +105,8 @@ pub fn decide_code(
         Ok(scope) => CodeDecision::Redeem {
             user_id: code.user_id,
             scope,
+            nonce: code.nonce.clone(),
+            auth_time: code.auth_time,
         },
         Err(_) => invalid("The authorization code is invalid."),
     }
@@ -130,6 +136,7 @@ mod tests {
                     method: Method::S256,
                 }),
                 nonce: None,
+                auth_time: Some(0),
                 created_at: 0,
                 expires_at: 60,
             },
@@ -153,7 +160,9 @@ mod tests {
             decide_code(Some(&record()), &client(1), URI, Some(VERIFIER), 10),
             CodeDecision::Redeem {
                 user_id: 7,
-                scope: Scope::parse("read").expect("scope")
+                scope: Scope::parse("read").expect("scope"),
+                nonce: None,
+                auth_time: Some(0),
             }
         );
     }

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     /// OIDC `prompt=none` errors.
     LoginRequired,
     ConsentRequired,
+    /// OIDC Core 3.1.2.6: request objects are not supported.
+    RequestNotSupported,
+    RequestUriNotSupported,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -42,6 +45,8 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }

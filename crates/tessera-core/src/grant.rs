@@ -81,6 +81,9 @@ pub struct NewGrant {
     pub created_at: UnixTime,
     /// Until when the grant can matter: [`Issuance::lives_until`] of its first tokens.
     pub expires_at: UnixTime,
+    /// When the user signed in to authorize it (OIDC `auth_time`), for grants made in a
+    /// browser; refreshed ID tokens repeat it.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// A refresh-token rotation to perform once (RFC 6749 section 6): mark `old` used, revoke the
@@ -115,6 +118,8 @@ pub struct TokenContext {
     pub client_type: ClientType,
     pub user_id: Option<i64>,
     pub username: Option<String>,
+    /// The grant's `auth_time`.
+    pub auth_time: Option<UnixTime>,
 }
 
 /// Where a token stands in its life cycle.
@@ -338,6 +343,8 @@ pub(crate) mod tests {
             user_id: None,
             skip_authorization: false,
             algorithm: None,
+            access_token_format: crate::client::AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
             created_at: 0,
         }
     }
@@ -358,6 +365,7 @@ pub(crate) mod tests {
             client_type: ClientType::Confidential,
             user_id: Some(3),
             username: Some("alice".into()),
+            auth_time: None,
         }
     }
 

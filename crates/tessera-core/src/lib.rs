@@ -18,6 +18,7 @@
 //! - [`registration`]: registering a client (command line and pages alike), usernames.
 //! - [`revocation`]: RFC 7009 decisions.
 //! - [`introspection`]: RFC 7662 responses.
+//! - [`oidc`]: OpenID Connect claims: ID tokens, userinfo, JWT access tokens (RFC 9068).
 //! - [`password`]: Argon2id hashing for user passwords and operator-chosen client secrets.
 //! - [`entropy`], [`clock`]: the injected sources of randomness and time.
 
@@ -30,6 +31,7 @@ pub mod error;
 pub mod form;
 pub mod grant;
 pub mod introspection;
+pub mod oidc;
 pub mod password;
 pub mod pkce;
 pub mod registration;

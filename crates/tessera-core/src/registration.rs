@@ -8,14 +8,18 @@
 //! confidential client, never empty. Only an operator may choose a client id or a secret.
 
 use crate::client::{
-    ClientType, GrantType, SecretHash, validate_client_id, validate_origin, validate_redirect_uri,
+    AccessTokenFormat, ClientType, GrantType, SecretHash, validate_client_id, validate_origin, validate_redirect_uri,
 };
 use crate::entropy::{Entropy, alphanumeric};
 use crate::password;
 use crate::token::{self, TokenKind};
 
-/// The signing algorithms an application may name for its ID tokens.
-pub const SIGNING_ALGORITHMS: [&str; 4] = ["RS256", "ES256", "EdDSA", "HS256"];
+/// The signing algorithms an application may name for its ID tokens and JWT access tokens.
+///
+/// HS256 is not among them: it signs with the client's secret as the key (OIDC Core section
+/// 10.1), and Tessera keeps only a hash of every client secret, so no client's secret can
+/// serve as a key. It is refused with [`RegistrationError::Hs256`], which says why.
+pub const SIGNING_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// Length of a generated client id: 40 alphanumeric characters, about 238 bits.
 const CLIENT_ID_LENGTH: usize = 40;
@@ -49,6 +53,8 @@ pub struct Registration {
     pub post_logout_redirect_uris: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub algorithm: Option<String>,
+    pub access_token_format: AccessTokenFormat,
+    pub logout_revokes_grants: bool,
     /// `None`: generated.
     pub client_id: Option<String>,
     /// Ignored for public clients unless [`SecretChoice::Chosen`], which is refused for them.
@@ -62,8 +68,12 @@ pub enum RegistrationError {
     Name,
     #[error("choose at least one grant type")]
     NoGrantType,
-    #[error("unknown signing algorithm {0:?}: expected one of RS256, ES256, EdDSA, HS256")]
+    #[error("unknown signing algorithm {0:?}: expected one of RS256, ES256, EdDSA")]
     Algorithm(String),
+    #[error(
+        "HS256 is not offered: it signs with the client secret, and Tessera stores only a hash of every client secret, so no client can use it; choose RS256, ES256 or EdDSA"
+    )]
+    Hs256,
     #[error(
         "a redirect URI is required for authorization-code, implicit and openid-hybrid applications"
     )]
@@ -111,10 +121,13 @@ impl Registration {
         if self.grant_types.is_empty() {
             return Err(RegistrationError::NoGrantType);
         }
-        if let Some(alg) = &self.algorithm
-            && !SIGNING_ALGORITHMS.contains(&alg.as_str())
-        {
-            return Err(RegistrationError::Algorithm(alg.clone()));
+        if let Some(alg) = &self.algorithm {
+            if alg == "HS256" {
+                return Err(RegistrationError::Hs256);
+            }
+            if !SIGNING_ALGORITHMS.contains(&alg.as_str()) {
+                return Err(RegistrationError::Algorithm(alg.clone()));
+            }
         }
         if let Some(id) = &self.client_id {
             validate_client_id(id).map_err(RegistrationError::Invalid)?;
@@ -211,6 +224,8 @@ mod tests {
             post_logout_redirect_uris: vec![],
             allowed_origins: vec![],
             algorithm: None,
+            access_token_format: AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
             client_id: None,
             secret: SecretChoice::Generate,
         }
@@ -284,6 +299,11 @@ mod tests {
             refused(|r| r.algorithm = Some("none".into())),
             RegistrationError::Algorithm(_)
         ));
+        assert_eq!(
+            refused(|r| r.algorithm = Some("HS256".into())),
+            RegistrationError::Hs256,
+            "no stored secret can be an HMAC key"
+        );
         assert!(matches!(
             refused(|r| r.client_id = Some("has space".into())),
             RegistrationError::Invalid(_)

@@ -43,6 +43,8 @@ async fn the_wal_stays_bounded_under_constant_writes() {
             user_id: None,
             skip_authorization: false,
             algorithm: None,
+            access_token_format: Default::default(),
+            logout_revokes_grants: false,
             created_at: 0,
         })
         .await
@@ -75,6 +77,7 @@ async fn the_wal_stays_bounded_under_constant_writes() {
                 scope: "read ".repeat(40),
                 created_at: 0,
                 expires_at: 10,
+                auth_time: None,
             };
             let token = NewToken {
                 digest: TokenDigest(digest),

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use tessera_core::UnixTime;
-use tessera_core::client::{Client, ClientType, GrantType, SecretHash};
+use tessera_core::client::{AccessTokenFormat, Client, ClientType, GrantType, SecretHash};
 
 use crate::StoreResult;
 
@@ -20,6 +20,8 @@ pub struct NewClient {
     pub user_id: Option<i64>,
     pub skip_authorization: bool,
     pub algorithm: Option<String>,
+    pub access_token_format: AccessTokenFormat,
+    pub logout_revokes_grants: bool,
     pub created_at: UnixTime,
 }
 
@@ -32,6 +34,8 @@ pub struct ClientUpdate {
     pub post_logout_redirect_uris: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub algorithm: Option<String>,
+    pub access_token_format: AccessTokenFormat,
+    pub logout_revokes_grants: bool,
     pub updated_at: UnixTime,
 }
 

@@ -8,8 +8,9 @@
 //! `tessera-core` and arrives here as a value.
 //!
 //! # Layout
-//! - [`clients`], [`users`], [`sessions`], [`codes`], [`grants`], [`maintenance`]: one trait
-//!   per aggregate with its record types; [`Store`] is all of them together.
+//! - [`clients`], [`users`], [`sessions`], [`codes`], [`grants`], [`keys`], [`consents`],
+//!   [`maintenance`]: one trait per aggregate with its record types; [`Store`] is all of them
+//!   together.
 //! - [`sql`]: the SQL of every operation, written once for both SQL backends, which only
 //!   supply a connection ([`sql::SqlConn`]) and transactions ([`sql::Database`]).
 //! - [`janitor`]: background cleanup on any store.
@@ -19,8 +20,10 @@
 pub mod clients;
 pub mod codes;
 pub mod conformance;
+pub mod consents;
 pub mod grants;
 pub mod janitor;
+pub mod keys;
 pub mod maintenance;
 pub mod sessions;
 pub mod sql;
@@ -28,7 +31,9 @@ pub mod users;
 
 pub use clients::{ClientStore, ClientUpdate, NewClient};
 pub use codes::CodeStore;
+pub use consents::{Consent, ConsentStore};
 pub use grants::{GrantStore, GrantSummary, RotateOutcome};
+pub use keys::{KeyStore, StoredKey};
 pub use maintenance::{Maintenance, Purged};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use users::{NewUser, User, UserStore};
@@ -57,12 +62,26 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Every aggregate's store: what the server and the commands hold (as `Arc<dyn Store>`).
 pub trait Store:
-    ClientStore + UserStore + SessionStore + CodeStore + GrantStore + Maintenance
+    ClientStore
+    + UserStore
+    + SessionStore
+    + CodeStore
+    + GrantStore
+    + KeyStore
+    + ConsentStore
+    + Maintenance
 {
 }
 
 impl<T> Store for T where
-    T: ClientStore + UserStore + SessionStore + CodeStore + GrantStore + Maintenance
+    T: ClientStore
+        + UserStore
+        + SessionStore
+        + CodeStore
+        + GrantStore
+        + KeyStore
+        + ConsentStore
+        + Maintenance
 {
 }
 
@@ -70,6 +89,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        ClientStore, CodeStore, GrantStore, Maintenance, SessionStore, Store, UserStore,
+        ClientStore, CodeStore, ConsentStore, GrantStore, KeyStore, Maintenance, SessionStore,
+        Store, UserStore,
     };
 }

@@ -7,6 +7,8 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
     new.redirect_uris = vec!["https://a.example/cb".into(), "http://127.0.0.1/cb".into()];
     new.skip_authorization = true;
     new.algorithm = Some("RS256".into());
+    new.access_token_format = AccessTokenFormat::Jwt;
+    new.logout_revokes_grants = true;
     let inserted = store.insert_client(new.clone()).await.expect("insert");
     let found = store
         .client_by_client_id("alpha")
@@ -21,6 +23,8 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
     assert_eq!(found.allowed_origins, new.allowed_origins);
     assert!(found.skip_authorization);
     assert_eq!(found.algorithm.as_deref(), Some("RS256"));
+    assert_eq!(found.access_token_format, AccessTokenFormat::Jwt);
+    assert!(found.logout_revokes_grants);
 
     let mut public = new_client("beta");
     public.client_type = ClientType::Public;
@@ -104,7 +108,9 @@ pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
         redirect_uris: vec!["https://new.example/cb".into()],
         post_logout_redirect_uris: vec!["https://new.example/bye".into()],
         allowed_origins: vec![],
-        algorithm: Some("RS256".into()),
+        algorithm: Some("ES256".into()),
+        access_token_format: AccessTokenFormat::Jwt,
+        logout_revokes_grants: true,
         updated_at: NOW + 1,
     };
     assert!(
@@ -121,6 +127,11 @@ pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
     assert_eq!(updated.name, "Renamed");
     assert_eq!(updated.grant_types, update.grant_types);
     assert_eq!(updated.redirect_uris, update.redirect_uris);
+    assert_eq!(updated.algorithm.as_deref(), Some("ES256"));
+    assert_eq!(
+        (updated.access_token_format, updated.logout_revokes_grants),
+        (AccessTokenFormat::Jwt, true)
+    );
     assert_eq!(updated.secret, mine.secret, "the secret is untouched");
     assert!(!store.update_client(99_999, update).await.expect("update"));
 

@@ -37,6 +37,11 @@ pub async fn codes_are_redeemed_once(store: Arc<dyn Store>) {
         .expect("find")
         .expect("found");
     assert_eq!((at.grant_id, at.user_id), (grant_id, Some(alice)));
+    assert_eq!(
+        at.auth_time,
+        Some(NOW - 30),
+        "the sign-in time reaches the grant, for refreshed ID tokens"
+    );
 
     let again = store
         .redeem_code(

@@ -6,7 +6,9 @@
 
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod grants;
+pub mod keys;
 pub mod maintenance;
 pub mod sessions;
 pub mod users;
@@ -14,13 +16,15 @@ pub mod users;
 use std::any::Any;
 use std::sync::Arc;
 
-use tessera_core::client::{ClientType, GrantType, SecretHash};
+use tessera_core::client::{AccessTokenFormat, ClientType, GrantType, SecretHash};
 use tessera_core::code::NewCode;
 use tessera_core::grant::{NewGrant, NewToken, Rotation, TokenState, TokenType};
 use tessera_core::pkce::{Challenge, Method};
 use tessera_core::token::TokenDigest;
 
-use crate::{ClientUpdate, NewClient, NewSession, NewUser, RotateOutcome, Store, StoreError};
+use crate::{
+    ClientUpdate, NewClient, NewSession, NewUser, RotateOutcome, Store, StoreError, StoredKey,
+};
 
 /// A fresh store, and whatever must live as long as it (a temporary directory, a database).
 pub struct Harness {
@@ -54,7 +58,9 @@ macro_rules! store_conformance_tests {
             maintenance::purge_deletes_only_what_cannot_matter,
             maintenance::purge_deletes_revoked_tokens_at_once,
             maintenance::purge_respects_the_batch_size,
-            maintenance::ping_answers
+            maintenance::ping_answers,
+            keys::signing_keys_rotate_and_stay_published,
+            consents::consents_are_remembered_until_forgotten_or_expired
         );
     };
     (@cases $make:path; $($module:ident :: $case:ident),*) => {
@@ -97,6 +103,8 @@ fn new_client(client_id: &str) -> NewClient {
         user_id: None,
         skip_authorization: false,
         algorithm: None,
+        access_token_format: AccessTokenFormat::Opaque,
+        logout_revokes_grants: false,
         created_at: NOW,
     }
 }
@@ -134,6 +142,7 @@ async fn grant(
                 } else {
                     NOW + 3600
                 },
+                auth_time: None,
             },
             token(at, NOW + 3600),
             rt.map(|n| token(n, NOW + 86400)),
@@ -163,6 +172,7 @@ fn new_code(n: u8, client_pk: i64, user_id: i64) -> NewCode {
             method: Method::S256,
         }),
         nonce: Some("n-0S6_WzA2Mj".into()),
+        auth_time: Some(NOW - 30),
         created_at: NOW,
         expires_at: NOW + 60,
     }
@@ -176,6 +186,7 @@ fn code_grant(client_pk: i64, user_id: i64) -> NewGrant {
         scope: "read".into(),
         created_at: NOW,
         expires_at: NOW + 86400,
+        auth_time: Some(NOW - 30),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The SQL of [`ClientStore`].
 
 use async_trait::async_trait;
-use tessera_core::client::{Client, ClientType, GrantType, parse_grant_types};
+use tessera_core::client::{AccessTokenFormat, Client, ClientType, GrantType, parse_grant_types};
 
 use super::columns::{list_column, secret_columns, secret_from_columns, split_list};
 use super::{Database, Dialect, Row, SqlConn, bad_row, op, params};
@@ -13,7 +13,7 @@ macro_rules! client_columns {
     () => {
         "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
          redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
-         algorithm, created_at"
+         algorithm, access_token_format, logout_revokes_grants, created_at"
     };
 }
 const COLUMNS: &str = client_columns!();
@@ -40,6 +40,9 @@ fn client_from_row(mut r: Row) -> StoreResult<Client> {
         user_id: r.take()?,
         skip_authorization: r.take()?,
         algorithm: r.take()?,
+        access_token_format: AccessTokenFormat::parse(&r.take::<String>()?)
+            .ok_or_else(|| bad_row("access token format"))?,
+        logout_revokes_grants: r.take()?,
         created_at: r.take()?,
     })
 }
@@ -57,8 +60,9 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
     let sql = format!(
         "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
          secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
-         skip_authorization, algorithm, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
+         skip_authorization, algorithm, access_token_format, logout_revokes_grants, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $15) RETURNING {COLUMNS}"
     );
     let row = c
         .query_opt(
@@ -76,6 +80,8 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
                 new.user_id,
                 new.skip_authorization,
                 new.algorithm.as_ref(),
+                new.access_token_format.as_str(),
+                new.logout_revokes_grants,
                 new.created_at,
             ],
         )
@@ -125,7 +131,7 @@ async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bo
         .execute(
             "UPDATE clients SET name = $2, grant_types = $3, redirect_uris = $4, \
              post_logout_redirect_uris = $5, allowed_origins = $6, algorithm = $7, \
-             updated_at = $8 WHERE id = $1",
+             access_token_format = $8, logout_revokes_grants = $9, updated_at = $10 WHERE id = $1",
             params![
                 pk,
                 &u.name,
@@ -134,6 +140,8 @@ async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bo
                 &list_column(&u.post_logout_redirect_uris),
                 &list_column(&u.allowed_origins),
                 u.algorithm.as_ref(),
+                u.access_token_format.as_str(),
+                u.logout_revokes_grants,
                 u.updated_at,
             ],
         )

@@ -37,6 +37,7 @@ fn code_from_row(mut r: Row) -> StoreResult<CodeRecord> {
             scope,
             pkce,
             nonce: r.take()?,
+            auth_time: r.take()?,
             created_at: r.take()?,
             expires_at: r.take()?,
         },
@@ -49,7 +50,8 @@ async fn insert(c: &mut dyn SqlConn, code: NewCode) -> StoreResult<()> {
     c.execute(
         "INSERT INTO authorization_codes (digest, client_id, user_id, redirect_uri, \
          redirect_uri_explicit, scope, code_challenge, code_challenge_method, nonce, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         auth_time, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         params![
             &code.digest,
             code.client_pk,
@@ -60,6 +62,7 @@ async fn insert(c: &mut dyn SqlConn, code: NewCode) -> StoreResult<()> {
             code.pkce.as_ref().map(|p| p.challenge.as_str()),
             code.pkce.as_ref().map(|p| p.method.as_str()),
             code.nonce.as_ref(),
+            code.auth_time,
             code.created_at,
             code.expires_at
         ],
@@ -71,8 +74,8 @@ async fn insert(c: &mut dyn SqlConn, code: NewCode) -> StoreResult<()> {
 async fn find(c: &mut dyn SqlConn, digest: TokenDigest) -> StoreResult<Option<CodeRecord>> {
     c.query_opt(
         "SELECT digest, client_id, user_id, redirect_uri, redirect_uri_explicit, scope, \
-         code_challenge, code_challenge_method, nonce, created_at, expires_at, used_at, \
-         grant_id FROM authorization_codes WHERE digest = $1",
+         code_challenge, code_challenge_method, nonce, auth_time, created_at, expires_at, \
+         used_at, grant_id FROM authorization_codes WHERE digest = $1",
         params![&digest],
     )
     .await?

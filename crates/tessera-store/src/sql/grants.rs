@@ -37,15 +37,16 @@ pub(crate) async fn insert_grant_rows(
 ) -> StoreResult<i64> {
     let row = c
         .query_opt(
-            "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO grants (client_id, user_id, kind, scope, created_at, expires_at, \
+             auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             params![
                 grant.client_pk,
                 grant.user_id,
                 grant.kind.as_str(),
                 &grant.scope,
                 grant.created_at,
-                grant.expires_at
+                grant.expires_at,
+                grant.auth_time
             ],
         )
         .await?;
@@ -68,7 +69,7 @@ async fn find_token(
             concat!(
                 "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, ",
                 $used,
-                ", g.id, g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username \
+                ", g.id, g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username, g.auth_time \
                  FROM ",
                 $table,
                 " t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
@@ -99,6 +100,7 @@ async fn find_token(
             .ok_or_else(|| bad_row("client type"))?,
         user_id: r.take()?,
         username: r.take()?,
+        auth_time: r.take()?,
     }))
 }
 

@@ -40,9 +40,10 @@ const TOKEN_DELETIONS: [Deletion; 4] = [
     },
 ];
 
-/// Grants go once revoked or expired and without tokens; codes and sessions once expired
-/// (a used code stays until then, so a replay is still recognised and revokes its grant).
-const OTHER_DELETIONS: [Deletion; 4] = [
+/// Grants go once revoked or expired and without tokens; codes, sessions and remembered
+/// consents once expired (a used code stays until then, so a replay is still recognised and
+/// revokes its grant); retired signing keys once nothing they signed can still be valid.
+const OTHER_DELETIONS: [Deletion; 6] = [
     Deletion {
         table: "grants",
         key: "id",
@@ -63,6 +64,16 @@ const OTHER_DELETIONS: [Deletion; 4] = [
         key: "digest",
         filter: "expires_at <= $1",
     },
+    Deletion {
+        table: "consents",
+        key: "user_id, client_id",
+        filter: "expires_at <= $1",
+    },
+    Deletion {
+        table: "signing_keys",
+        key: "kid",
+        filter: "publish_until <= $1",
+    },
 ];
 
 async fn delete_batch(
@@ -78,8 +89,9 @@ async fn delete_batch(
         Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
     };
     let Deletion { table, key, filter } = d;
+    // A composite key is compared as a row value, which both dialects accept.
     let sql = format!(
-        "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {filter} \
+        "DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {filter} \
          LIMIT $2{lock})"
     );
     c.execute(&sql, params![now, batch]).await
@@ -119,7 +131,7 @@ impl<D: Database> Maintenance for D {
             .write_each(deletions(&OTHER_DELETIONS, now, batch))
             .await?;
         purged.grants = other[0] + other[1];
-        purged.other = other[2] + other[3];
+        purged.other = other[2..].iter().sum();
         Ok(purged)
     }
 }

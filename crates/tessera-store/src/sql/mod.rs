@@ -14,12 +14,14 @@
 //! - this module: [`SqlConn`], [`Database`], parameters, values and rows.
 //! - [`columns`]: how records map to column values; [`schema`]: the migrations.
 //! - one module per aggregate: [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`maintenance`].
+//!   [`keys`], [`consents`], [`maintenance`].
 
 pub mod clients;
 pub mod codes;
 pub mod columns;
+pub mod consents;
 pub mod grants;
+pub mod keys;
 pub mod maintenance;
 pub mod schema;
 pub mod sessions;
@@ -83,6 +85,12 @@ impl<'a> From<&'a String> for Param<'a> {
 impl<'a> From<&'a TokenDigest> for Param<'a> {
     fn from(v: &'a TokenDigest) -> Self {
         Param::Bytes(v.as_bytes())
+    }
+}
+
+impl<'a> From<&'a [u8]> for Param<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Param::Bytes(v)
     }
 }
 
@@ -181,6 +189,15 @@ impl FromValue for TokenDigest {
     fn from_value(v: Value) -> Option<Self> {
         match v {
             Value::Bytes(b) => TokenDigest::from_slice(&b),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(v: Value) -> Option<Self> {
+        match v {
+            Value::Bytes(b) => Some(b),
             _ => None,
         }
     }

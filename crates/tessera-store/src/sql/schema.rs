@@ -8,7 +8,11 @@
 use super::Dialect;
 
 /// The migrations in order.
-const TEMPLATES: [&str; 2] = [include_str!("schema/v1.sql"), include_str!("schema/v2.sql")];
+const TEMPLATES: [&str; 3] = [
+    include_str!("schema/v1.sql"),
+    include_str!("schema/v2.sql"),
+    include_str!("schema/v3.sql"),
+];
 
 /// How many templates PostgreSQL's version 1 holds.
 const POSTGRES_FIRST: usize = 2;
@@ -70,8 +74,8 @@ mod tests {
                 assert!(!code.contains('{'), "{dialect:?}: {code}");
             }
         }
-        assert_eq!(migrations(Dialect::Sqlite).len(), 2);
-        assert_eq!(migrations(Dialect::Postgres).len(), 1);
+        assert_eq!(migrations(Dialect::Sqlite).len(), 3);
+        assert_eq!(migrations(Dialect::Postgres).len(), 2);
         assert!(migrations(Dialect::Postgres)[0].contains("BIGSERIAL PRIMARY KEY"));
         assert!(migrations(Dialect::Sqlite)[1].contains("WITHOUT ROWID"));
     }
