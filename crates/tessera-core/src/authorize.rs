@@ -177,9 +177,7 @@ impl ResponseType {
         match self {
             Self::Code => GrantType::AuthorizationCode,
             Self::Token | Self::IdToken | Self::IdTokenToken => GrantType::Implicit,
-            Self::CodeIdToken | Self::CodeToken | Self::CodeIdTokenToken => {
-                GrantType::OpenidHybrid
-            }
+            Self::CodeIdToken | Self::CodeToken | Self::CodeIdTokenToken => GrantType::OpenidHybrid,
         }
     }
 
@@ -376,7 +374,10 @@ pub fn validate(
             "The application must say where to return (redirect_uri), as it registered several addresses or none."
         }));
     };
-    let response_type = request.response_type.as_deref().and_then(ResponseType::parse);
+    let response_type = request
+        .response_type
+        .as_deref()
+        .and_then(ResponseType::parse);
     let redirect = |error: OAuthError| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
@@ -401,8 +402,7 @@ pub fn validate(
     };
     // A hybrid application may also use the plain code flow.
     let needed = client.has_grant_type(response_type.grant_type())
-        || (response_type == ResponseType::Code
-            && client.has_grant_type(GrantType::OpenidHybrid));
+        || (response_type == ResponseType::Code && client.has_grant_type(GrantType::OpenidHybrid));
     if !needed {
         return Err(redirect(OAuthError::unauthorized_client(
             "The application is not allowed to use this response_type.",
@@ -645,7 +645,10 @@ mod tests {
             ErrorCode::UnsupportedResponseType
         );
         assert_eq!(
-            redirect_code(run(&c, "client_id=app&response_type=id_token&scope=openid&nonce=n")),
+            redirect_code(run(
+                &c,
+                "client_id=app&response_type=id_token&scope=openid&nonce=n"
+            )),
             ErrorCode::UnauthorizedClient,
             "OIDC implicit needs an implicit application"
         );
@@ -762,7 +765,10 @@ mod tests {
             run(&hybrid, "client_id=app&response_type=code&scope=openid").is_ok(),
             "a hybrid application may use the code flow"
         );
-        match run(&hybrid, "client_id=app&response_type=code+id_token&scope=openid") {
+        match run(
+            &hybrid,
+            "client_id=app&response_type=code+id_token&scope=openid",
+        ) {
             Err(AuthorizeError::Redirect(e)) => {
                 assert_eq!(e.error.code, ErrorCode::InvalidRequest);
                 assert!(e.fragment, "hybrid errors use the fragment");
@@ -812,7 +818,10 @@ mod tests {
         );
         let ok = run(&c, "client_id=app&response_type=code&max_age=60").expect("valid");
         assert_eq!(ok.max_age, Some(60));
-        assert!(!ok.needs_sign_in(Some(1000), 1060), "exactly max_age is fresh");
+        assert!(
+            !ok.needs_sign_in(Some(1000), 1060),
+            "exactly max_age is fresh"
+        );
         assert!(ok.needs_sign_in(Some(1000), 1061));
         assert!(ok.needs_sign_in(None, 1000));
         let login = run(&c, "client_id=app&response_type=code&prompt=login").expect("valid");

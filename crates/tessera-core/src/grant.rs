@@ -160,6 +160,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OIDC Core 3.1.3.3: with the `openid` scope, signed by the web layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -235,6 +238,7 @@ pub fn mint(
             expires_in: lifetimes.access_token,
             refresh_token: rt.map(|(t, _)| t.text),
             scope,
+            id_token: None,
         },
     }
 }
@@ -242,7 +246,10 @@ pub fn mint(
 /// Whether `client` may use `grant` at the token endpoint. Client credentials are for
 /// confidential clients only (RFC 6749 section 4.4).
 pub fn check_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
-    if !client.has_grant_type(grant) {
+    // A hybrid application redeems the codes it receives like a code-flow one.
+    let hybrid_code =
+        grant == GrantType::AuthorizationCode && client.has_grant_type(GrantType::OpenidHybrid);
+    if !client.has_grant_type(grant) && !hybrid_code {
         return Err(OAuthError::unauthorized_client(
             "The client is not authorized to use this grant type.",
         ));

@@ -189,7 +189,8 @@ mod tests {
         assert_eq!(all["email_verified"], false, "never claimed verified");
         let mut no_email = user.clone();
         no_email.email.clear();
-        let v = serde_json::to_value(UserInfo::of(&no_email, &scope("openid email"))).expect("json");
+        let v =
+            serde_json::to_value(UserInfo::of(&no_email, &scope("openid email"))).expect("json");
         assert!(v.get("email").is_none(), "no empty email claim");
     }
 
@@ -212,8 +213,14 @@ mod tests {
         };
         let v = serde_json::to_value(IdTokenClaims::new(request.clone())).expect("json");
         assert_eq!(v["iss"], "https://id.example/o");
-        assert_eq!((v["sub"].as_str(), v["aud"].as_str()), (Some("42"), Some("app")));
-        assert_eq!((v["iat"].as_i64(), v["exp"].as_i64()), (Some(1000), Some(1300)));
+        assert_eq!(
+            (v["sub"].as_str(), v["aud"].as_str()),
+            (Some("42"), Some("app"))
+        );
+        assert_eq!(
+            (v["iat"].as_i64(), v["exp"].as_i64()),
+            (Some(1000), Some(1300))
+        );
         assert_eq!(v["auth_time"], 900);
         assert_eq!(v["nonce"], "n-0S6");
         assert_eq!(v["azp"], "app");

@@ -8,7 +8,8 @@
 //! confidential client, never empty. Only an operator may choose a client id or a secret.
 
 use crate::client::{
-    AccessTokenFormat, ClientType, GrantType, SecretHash, validate_client_id, validate_origin, validate_redirect_uri,
+    AccessTokenFormat, ClientType, GrantType, SecretHash, validate_client_id, validate_origin,
+    validate_redirect_uri,
 };
 use crate::entropy::{Entropy, alphanumeric};
 use crate::password;

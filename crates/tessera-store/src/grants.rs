@@ -71,6 +71,15 @@ pub trait GrantStore: Send + Sync + 'static {
     /// Revokes every live grant of a client; returns how many.
     async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64>;
 
+    /// Revokes every live grant a user gave one client (logout through that client, or the
+    /// user forgetting it); returns how many.
+    async fn revoke_grants_of_user_and_client(
+        &self,
+        user_id: i64,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> StoreResult<u64>;
+
     /// A user's live grants (unrevoked, some token unexpired at `now`), newest first.
     async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>>;
 }

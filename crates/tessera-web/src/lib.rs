@@ -19,6 +19,8 @@
 //! - [`html`]: rendering the askama templates of `templates/` (one layout, `base.html`, that
 //!   every page extends), their escaper, error pages, the stylesheet, security headers.
 //! - [`session`]: browser sessions and CSRF protection.
+//! - [`keyring`]: the signing keys as this node sees them (store, key-encryption key, cache).
+//! - [`signing`]: ID tokens and RFC 9068 JWT access tokens, and finding a JWT's stored row.
 
 pub mod client_auth;
 pub mod cors;
@@ -26,9 +28,11 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod html;
+pub mod keyring;
 pub mod paths;
 pub mod ratelimit;
 pub mod session;
+pub mod signing;
 pub mod state;
 
 use std::future::Future;
@@ -77,7 +81,7 @@ fn api_routes() -> Router<AppState> {
 /// The pages for people: HTML, and every answer (page, redirect, error, 405) carries the
 /// security headers, added here once rather than by each handler.
 fn page_routes() -> Router<AppState> {
-    use handlers::{account, applications, authorize, authorized_tokens};
+    use handlers::{account, applications, authorize, authorized_tokens, end_session};
     let mut r = Router::new();
     r = at_both(
         r,
@@ -129,17 +133,32 @@ fn page_routes() -> Router<AppState> {
         paths::AUTHORIZED_TOKEN_DELETE_ROUTE,
         handlers::get_post(authorized_tokens::delete_form, authorized_tokens::delete),
     );
+    r = at_both(
+        r,
+        paths::CONSENT_DELETE_ROUTE,
+        handlers::post_only(authorized_tokens::forget),
+    );
+    r = at_both(
+        r,
+        paths::END_SESSION,
+        handlers::get_post(end_session::end_session_get, end_session::end_session_post),
+    );
     r.route(paths::STYLESHEET, get(html::stylesheet))
         .layer(map_response(html::security_headers))
 }
 
-/// Discovery and health: what clients and orchestrators read before anything else.
-fn discovery_routes() -> Router<AppState> {
+/// Discovery and health: what clients and orchestrators read before anything else. Each
+/// discovery document is routed only where the configured issuer puts it.
+fn discovery_routes(issuer: &str) -> Router<AppState> {
     use handlers::{health, metadata};
     let mut r = Router::new();
-    for path in paths::METADATA_ALIASES {
-        r = at_both(r, path, handlers::get_only(metadata::authorization_server));
+    for path in [
+        paths::authorization_server_metadata(issuer),
+        paths::openid_configuration(issuer),
+    ] {
+        r = at_both(r, &path, handlers::get_only(metadata::configuration));
     }
+    r = r.route(paths::JWKS, handlers::get_only(metadata::jwks));
     r = at_both(r, paths::HEALTH, get(health::health));
     at_both(r, paths::READY, get(health::ready))
 }
@@ -149,7 +168,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api_routes())
         .merge(page_routes())
-        .merge(discovery_routes())
+        .merge(discovery_routes(&state.settings.issuer))
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -12,6 +12,8 @@ pub const TOKEN: &str = "/o/token/";
 pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
 pub const USERINFO: &str = "/o/userinfo/";
+/// The JWKS: the public signing keys (a file, so without a trailing slash, routed as written).
+pub const JWKS: &str = "/o/.well-known/jwks.json";
 
 // Pages: HTML for people.
 pub const AUTHORIZE: &str = "/o/authorize/";
@@ -24,18 +26,18 @@ pub const APPLICATION_UPDATE_ROUTE: &str = "/o/applications/{id}/update/";
 pub const APPLICATION_DELETE_ROUTE: &str = "/o/applications/{id}/delete/";
 pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
 pub const AUTHORIZED_TOKEN_DELETE_ROUTE: &str = "/o/authorized_tokens/{id}/delete/";
+/// Forgetting the remembered approval of the application `{id}` (its client id).
+pub const CONSENT_DELETE_ROUTE: &str = "/o/authorized_tokens/consents/{id}/delete/";
+/// OpenID Connect RP-initiated logout (the `end_session_endpoint`).
+pub const END_SESSION: &str = "/o/logout/";
 /// A file, so it is the one path without a trailing slash, and it is routed only as written.
 pub const STYLESHEET: &str = "/static/tessera.css";
 
 // Discovery and health.
-/// RFC 8414 section 3: the metadata of an issuer whose path is `/o`.
+/// RFC 8414 section 3: the metadata of the default issuer, whose path is `/o`.
 pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server/o";
-/// Where clients that build the metadata URL differently look too.
-pub const METADATA_ALIASES: [&str; 3] = [
-    AUTHORIZATION_SERVER_METADATA,
-    "/.well-known/oauth-authorization-server",
-    "/o/.well-known/oauth-authorization-server",
-];
+/// OpenID Connect Discovery section 4: the configuration of the default issuer.
+pub const OPENID_CONFIGURATION: &str = "/o/.well-known/openid-configuration";
 pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
 
@@ -60,6 +62,31 @@ pub fn authorized_token_delete(id: impl Display) -> String {
     fill(AUTHORIZED_TOKEN_DELETE_ROUTE, id)
 }
 
+pub fn consent_delete(client_id: impl Display) -> String {
+    fill(CONSENT_DELETE_ROUTE, client_id)
+}
+
+/// The path of an issuer URL (`/o` for `https://id.example/o/`), empty when it has none.
+fn issuer_path(issuer: &str) -> &str {
+    let issuer = issuer.trim_end_matches('/');
+    let after_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
+/// Where RFC 8414 section 3.1 puts an issuer's metadata: the well-known prefix, then the
+/// issuer's path. Served there only, so a client never reads another issuer's document.
+pub fn authorization_server_metadata(issuer: &str) -> String {
+    format!(
+        "/.well-known/oauth-authorization-server{}",
+        issuer_path(issuer)
+    )
+}
+
+/// Where OpenID Connect Discovery section 4.1 puts it: the issuer, then the well-known path.
+pub fn openid_configuration(issuer: &str) -> String {
+    format!("{}/.well-known/openid-configuration", issuer_path(issuer))
+}
+
 /// `path` as also routed: without its trailing slash.
 pub fn without_trailing_slash(path: &str) -> &str {
     path.trim_end_matches('/')
@@ -68,6 +95,18 @@ pub fn without_trailing_slash(path: &str) -> &str {
 /// The sign-in page, returning to the local path `next` afterwards.
 pub fn login_then(next: &str) -> String {
     format!("{LOGIN}?next={}", tessera_core::form::encode(next))
+}
+
+/// The sign-in page with its username field filled in (OIDC `login_hint`).
+pub fn login_then_as(next: &str, username: Option<&str>) -> String {
+    match username {
+        Some(u) if !u.is_empty() => format!(
+            "{}&username={}",
+            login_then(next),
+            tessera_core::form::encode(u)
+        ),
+        _ => login_then(next),
+    }
 }
 
 /// The authorization endpoint with an already encoded `query`.
@@ -103,6 +142,29 @@ mod tests {
         assert_eq!(
             endpoint("https://auth.example.com", INTROSPECT),
             "https://auth.example.com/o/introspect/"
+        );
+    }
+
+    #[test]
+    fn discovery_documents_live_where_their_issuer_says() {
+        for issuer in ["http://127.0.0.1:8000/o", "https://id.example/o/"] {
+            assert_eq!(
+                authorization_server_metadata(issuer),
+                AUTHORIZATION_SERVER_METADATA
+            );
+            assert_eq!(openid_configuration(issuer), OPENID_CONFIGURATION);
+        }
+        assert_eq!(
+            authorization_server_metadata("https://id.example"),
+            "/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            openid_configuration("https://id.example/"),
+            "/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            openid_configuration("https://id.example/tenant/a"),
+            "/tenant/a/.well-known/openid-configuration"
         );
     }
 

@@ -128,6 +128,13 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// Whether a POSTed form carries the CSRF token of its cookie (double-submit check).
+pub fn csrf_matches(headers: &HeaderMap, form: &Form) -> bool {
+    let expected = cookie(headers, CSRF_COOKIE).unwrap_or("");
+    let sent = form.get(CSRF_FIELD).unwrap_or("");
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes()))
+}
+
 /// A POSTed HTML form whose CSRF token matched its cookie.
 #[derive(Debug)]
 pub struct CheckedForm {
@@ -172,9 +179,7 @@ impl FromRequest<AppState> for CheckedForm {
             })?;
         let form = form::parse(&body)
             .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, "Bad request", e.description()))?;
-        let expected = cookie(&headers, CSRF_COOKIE).unwrap_or("");
-        let sent = form.get(CSRF_FIELD).unwrap_or("");
-        if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) {
+        if !csrf_matches(&headers, &form) {
             return Err(PageError::bad_form());
         }
         Ok(Self {

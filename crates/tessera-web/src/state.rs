@@ -11,7 +11,10 @@ use tessera_core::scope::ScopePolicy;
 use tessera_store::Store;
 use tokio::sync::Semaphore;
 
+use tessera_jose::Kek;
+
 use crate::client_auth::SecretCache;
+use crate::keyring::KeyRing;
 use crate::ratelimit::{RateLimitSettings, RateLimiter};
 
 /// What the HTTP layer needs to know; the binary builds it from its configuration.
@@ -27,6 +30,11 @@ pub struct Settings {
     pub pkce: PkcePolicy,
     /// How long a browser session lasts.
     pub session_seconds: i64,
+    /// The lifetime of JWT access tokens, short because a resource server that validates them
+    /// offline learns of a revocation only when they expire.
+    pub jwt_access_token_seconds: i64,
+    /// How long a user's approval of an application is remembered.
+    pub consent_seconds: i64,
 }
 
 impl Settings {
@@ -39,6 +47,19 @@ impl Settings {
             rate_limits: RateLimitSettings::default(),
             pkce: PkcePolicy { allow_plain: false },
             session_seconds: 12 * 3600,
+            jwt_access_token_seconds: 300,
+            consent_seconds: 90 * 24 * 3600,
+        }
+    }
+
+    /// The lifetimes that apply to `client`'s tokens: JWT access tokens live shorter.
+    pub fn lifetimes_for(&self, client: &tessera_core::client::Client) -> Lifetimes {
+        match client.access_token_format {
+            tessera_core::client::AccessTokenFormat::Opaque => self.lifetimes,
+            tessera_core::client::AccessTokenFormat::Jwt => Lifetimes {
+                access_token: self.jwt_access_token_seconds,
+                ..self.lifetimes
+            },
         }
     }
 }
@@ -54,19 +75,26 @@ pub struct AppState {
     pub secret_cache: Arc<SecretCache>,
     /// Bounds concurrent Argon2 verifications (each takes ~19 MiB and tens of ms).
     pub argon2_permits: Arc<Semaphore>,
+    /// The signing keys, shared with every node through the store.
+    pub keys: Arc<KeyRing>,
 }
 
 impl AppState {
     /// The binary passes the system clock and the operating system's randomness; tests may
     /// pass a clock they move and a seeded generator.
+    /// The key ring is built from the same store and randomness with the deployment's
+    /// key-encryption key.
     pub fn new(
         store: Arc<dyn Store>,
         settings: Settings,
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
+        kek: Kek,
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
+        let keys = Arc::new(KeyRing::new(store.clone(), kek, entropy.clone()));
         Self {
+            keys,
             store,
             settings: Arc::new(settings),
             clock,

@@ -137,6 +137,11 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Manage the signing keys of ID tokens and JWT access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Issue access tokens directly (service tokens, tests, load tests).
     Createtoken {
         client_id: String,
@@ -148,6 +153,32 @@ pub enum Command {
         count: u32,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys: which sign, which are still published and until when.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Make a new signing key; the previous one stays published until the tokens it signed
+    /// expire.
+    Rotate {
+        /// RS256, ES256 or EdDSA (repeatable); default: every algorithm in use.
+        #[arg(long, value_name = "ALG")]
+        algorithm: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a retired key now: it leaves the JWKS and what it signed no longer verifies.
+    Retire {
+        kid: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -176,8 +207,16 @@ pub struct CreateApplication {
     pub user: Option<String>,
     #[arg(long)]
     pub skip_authorization: bool,
-    #[arg(long, value_parser = ["RS256", "ES256", "EdDSA", "HS256"])]
+    /// ID token and JWT access token signing algorithm: RS256 (default), ES256 or EdDSA.
+    #[arg(long, value_name = "ALG")]
     pub algorithm: Option<String>,
+    /// opaque (default) or jwt (RFC 9068 access tokens, still revocable by introspection).
+    #[arg(long, value_name = "FORMAT", default_value = "opaque")]
+    pub access_token_format: String,
+    /// Signing out through this application (RP-initiated logout) revokes the user's grants
+    /// of it.
+    #[arg(long)]
+    pub logout_revokes_grants: bool,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

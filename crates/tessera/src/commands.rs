@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use serde_json::json;
-use tessera_core::client::{self, Client, ClientType, GrantType};
+use tessera_core::client::{self, AccessTokenFormat, Client, ClientType, GrantType};
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::entropy::{Entropy, OsEntropy};
 use tessera_core::grant::{self, NewGrant};
@@ -22,8 +22,9 @@ use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::AppState;
 
-use crate::cli::{Command, CreateApplication};
+use crate::cli::{Command, CreateApplication, KeysCommand};
 use crate::config::{self, Config, LogFormat, Overrides, redact_url};
+use crate::keys;
 
 type CommandResult = crate::Result<String>;
 
@@ -125,7 +126,7 @@ pub async fn run(command: Command) -> CommandResult {
             let store = open_store(&config, true).await?;
             let p = janitor::purge_all(&*store, &*clock(), config.janitor_batch_size).await?;
             Ok(format!(
-                "deleted {} grants, {} access tokens, {} refresh tokens, {} codes and sessions",
+                "deleted {} grants, {} access tokens, {} refresh tokens, {} codes, sessions, approvals and retired keys",
                 p.grants, p.access_tokens, p.refresh_tokens, p.other
             ))
         }
@@ -138,6 +139,7 @@ pub async fn run(command: Command) -> CommandResult {
             let config = load_config(&store.overrides, "warn")?;
             revoke(&config, user, client, json).await
         }
+        Command::Keys { command } => keys_command(command).await,
         Command::Createtoken {
             client_id,
             user,
@@ -148,6 +150,30 @@ pub async fn run(command: Command) -> CommandResult {
         } => {
             let config = load_config(&store.overrides, "warn")?;
             create_tokens(&config, &client_id, user, scope, count, json).await
+        }
+    }
+}
+
+async fn keys_command(command: KeysCommand) -> CommandResult {
+    let now = clock().now();
+    match command {
+        KeysCommand::List { json, store } => {
+            let config = load_config(&store.overrides, "warn")?;
+            let store = open_store(&config, true).await?;
+            keys::list(&*store, now, json).await
+        }
+        KeysCommand::Rotate { algorithm, store } => {
+            let config = load_config(&store.overrides, "warn")?;
+            let store = open_store(&config, true).await?;
+            let entropy = entropy();
+            let kek = keys::load_kek(&config, &*store, &*entropy).await?;
+            keys::check(&*store, &kek).await?;
+            keys::rotate(&config, &*store, &kek, &*entropy, now, &algorithm).await
+        }
+        KeysCommand::Retire { kid, store } => {
+            let config = load_config(&store.overrides, "warn")?;
+            let store = open_store(&config, true).await?;
+            keys::retire(&*store, &kid).await
         }
     }
 }
@@ -183,12 +209,38 @@ async fn serve(config: Config) -> CommandResult {
         .local_addr()
         .context("cannot read the listening address")?;
     let clock = clock();
+    let entropy = entropy();
+    let kek = keys::load_kek(&config, &*store, &*entropy).await?;
     let state = AppState::new(
         store.clone(),
         config.web_settings(),
         clock.clone(),
-        entropy(),
+        entropy,
+        kek,
     );
+    let now = clock.now();
+    match state.keys.check(now).await {
+        // The first start of a deployment: the default key, made now rather than on the
+        // first sign-in.
+        Ok(0) => {
+            state
+                .keys
+                .signer(tessera_jose::Algorithm::RS256, now)
+                .await
+                .context("cannot make the first signing key")?;
+        }
+        Ok(_) => {}
+        // A node may start before its database (/ready says 503 until it answers); the keys
+        // are opened, and a mismatch reported, when it does.
+        Err(tessera_web::keyring::KeyError::Store(e)) => {
+            tracing::warn!(error = %e, "the signing keys cannot be read yet");
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(
+                "cannot start: the key-encryption key does not open the stored signing keys; every node needs the same key-encryption key file",
+            ));
+        }
+    }
     if config.janitor_interval_seconds > 0 {
         tokio::spawn(janitor::run(
             store,
@@ -239,6 +291,15 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
         post_logout_redirect_uris: split_list(args.post_logout_redirect_uris),
         allowed_origins: split_list(args.allowed_origins),
         algorithm: args.algorithm,
+        access_token_format: AccessTokenFormat::parse(&args.access_token_format).ok_or_else(
+            || {
+                anyhow!(
+                    "invalid --access-token-format {:?}: expected opaque or jwt",
+                    args.access_token_format
+                )
+            },
+        )?,
+        logout_revokes_grants: args.logout_revokes_grants,
         client_id: args.client_id,
         secret: args
             .client_secret
@@ -278,6 +339,8 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             user_id,
             skip_authorization: args.skip_authorization,
             algorithm: registration.algorithm,
+            access_token_format: registration.access_token_format,
+            logout_revokes_grants: registration.logout_revokes_grants,
             created_at: clock().now(),
         })
         .await
@@ -425,6 +488,7 @@ async fn create_tokens(
             scope: scope.to_string(),
             created_at: now,
             expires_at,
+            auth_time: None,
         };
         in_flight
             .spawn(async move { store.insert_grant(grant, issuance.access_token, None).await });

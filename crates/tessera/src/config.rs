@@ -230,6 +230,17 @@ keys! {
         PoolSettings::default().statement_timeout.as_secs(), positive_seconds;
     /// Length of a browser session.
     session_expire_seconds: i64 = 12 * 3600, positive_seconds;
+    /// Lifetime of JWT access tokens (applications with --access-token-format jwt): short,
+    /// since a resource server validating them offline sees a revocation only at expiry.
+    jwt_access_token_expire_seconds: i64 = 300, positive_seconds;
+    /// How long a user's approval of an application is remembered.
+    consent_expire_seconds: i64 = 90 * 24 * 3600, positive_seconds;
+    /// File holding the key-encryption key that seals the signing keys in the store; every
+    /// node of a deployment needs the same file. Empty: beside the SQLite database
+    /// (DATABASE.kek), or tessera.kek in the working directory for PostgreSQL; made (0600)
+    /// at first start when the store holds no key yet.
+    key_encryption_key_file: String = "", |text: &str| Ok::<_, String>(text.to_owned()),
+        flag Every "FILE";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,7 +383,32 @@ impl Config {
                 allow_plain: self.pkce_allow_plain,
             },
             session_seconds: self.session_expire_seconds,
+            jwt_access_token_seconds: self.jwt_access_token_expire_seconds,
+            consent_seconds: self.consent_expire_seconds,
         }
+    }
+
+    /// Where the key-encryption key lives: the configured file, or the default beside the
+    /// SQLite database (in the working directory for PostgreSQL).
+    pub fn key_encryption_key_path(&self) -> PathBuf {
+        if !self.key_encryption_key_file.is_empty() {
+            return PathBuf::from(&self.key_encryption_key_file);
+        }
+        match tessera_store_sqlite::path_from_url(&self.database_url) {
+            Some(db) => {
+                let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                name.push(".kek");
+                db.with_file_name(name)
+            }
+            None => PathBuf::from("tessera.kek"),
+        }
+    }
+
+    /// How long a retired signing key must stay published: until the last token it signed
+    /// (an ID token or a JWT access token) has expired.
+    pub fn signed_token_lifetime(&self) -> i64 {
+        self.id_token_expire_seconds
+            .max(self.jwt_access_token_expire_seconds)
     }
 }
 
@@ -634,7 +670,10 @@ mod tests {
             .filter(|k| k.flag.is_some())
             .map(Key::flag_name)
             .collect();
-        assert_eq!(flags, ["bind", "database-url", "issuer"]);
+        assert_eq!(
+            flags,
+            ["bind", "database-url", "issuer", "key-encryption-key-file"]
+        );
     }
 
     #[test]

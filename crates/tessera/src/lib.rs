@@ -4,10 +4,12 @@
 //! - [`cli`]: the clap definition of the commands (README.md, "Commands").
 //! - [`config`]: layered configuration (defaults, file, environment, flags).
 //! - [`commands`]: what each command does.
+//! - [`keys`]: the key-encryption key file and `tessera keys`.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod keys;
 
 /// The binary's one error type.
 ///

@@ -3,8 +3,14 @@ use super::*;
 pub async fn consents_are_remembered_until_forgotten_or_expired(store: Arc<dyn Store>) {
     let alice = user(&*store, "alice").await;
     let bob = user(&*store, "bob").await;
-    let app = store.insert_client(new_client("app")).await.expect("client");
-    let other = store.insert_client(new_client("other")).await.expect("client");
+    let app = store
+        .insert_client(new_client("app"))
+        .await
+        .expect("client");
+    let other = store
+        .insert_client(new_client("other"))
+        .await
+        .expect("client");
     assert_eq!(store.consent(alice, app.id, NOW).await.expect("find"), None);
 
     store
@@ -36,7 +42,10 @@ pub async fn consents_are_remembered_until_forgotten_or_expired(store: Arc<dyn S
     assert_eq!(names, vec!["other", "app"], "newest first");
     assert_eq!(listed[1].client_name, "app app");
     assert_eq!(listed[1].scope, "email openid");
-    assert_eq!((listed[1].granted_at, listed[1].expires_at), (NOW + 1, NOW + 200));
+    assert_eq!(
+        (listed[1].granted_at, listed[1].expires_at),
+        (NOW + 1, NOW + 200)
+    );
 
     // Cleanup deletes only what expired.
     store.purge(NOW + 60, 100).await.expect("purge");
@@ -54,5 +63,11 @@ pub async fn consents_are_remembered_until_forgotten_or_expired(store: Arc<dyn S
         .await
         .expect("remember");
     store.delete_client(other.id).await.expect("delete");
-    assert!(store.consents_of_user(bob, NOW).await.expect("list").is_empty());
+    assert!(
+        store
+            .consents_of_user(bob, NOW)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

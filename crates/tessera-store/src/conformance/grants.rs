@@ -225,6 +225,25 @@ pub async fn bulk_revocation_by_user_and_client(store: Arc<dyn Store>) {
     grant(&*store, c2.id, Some(alice), 3, Some(4)).await;
     grant(&*store, c1.id, Some(bob), 5, Some(6)).await;
     grant(&*store, c2.id, None, 7, None).await;
+    grant(&*store, c2.id, Some(bob), 8, Some(9)).await;
+
+    assert_eq!(
+        store
+            .revoke_grants_of_user_and_client(bob, c2.id, NOW + 1)
+            .await
+            .expect("user and client"),
+        1,
+        "only bob's grant of c2"
+    );
+    assert_eq!(
+        state(&*store, TokenType::RefreshToken, 9, NOW + 2).await,
+        Some(TokenState::Revoked)
+    );
+    assert_eq!(
+        state(&*store, TokenType::AccessToken, 5, NOW + 2).await,
+        Some(TokenState::Active),
+        "bob's grant of c1 stays"
+    );
 
     assert_eq!(
         store

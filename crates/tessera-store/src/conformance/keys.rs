@@ -39,14 +39,22 @@ pub async fn signing_keys_rotate_and_stay_published(store: Arc<dyn Store>) {
     );
     let stored = store.signing_keys().await.expect("list");
     let rsa = stored.iter().find(|k| k.kid == "rsa-1").expect("kept");
-    assert_eq!(rsa, &key("rsa-1", "RS256", NOW), "the sealed bytes come back whole");
+    assert_eq!(
+        rsa,
+        &key("rsa-1", "RS256", NOW),
+        "the sealed bytes come back whole"
+    );
 
     store
         .rotate_signing_key(key("rsa-2", "RS256", NOW + 10), NOW + 10, NOW + 3610)
         .await
         .expect("rotate");
     let stored = store.signing_keys().await.expect("list");
-    assert_eq!(kids(&stored), vec!["rsa-2", "ec-1", "rsa-1"], "newest first");
+    assert_eq!(
+        kids(&stored),
+        vec!["rsa-2", "ec-1", "rsa-1"],
+        "newest first"
+    );
     let signing: Vec<&str> = stored
         .iter()
         .filter(|k| k.is_signing())
@@ -54,7 +62,10 @@ pub async fn signing_keys_rotate_and_stay_published(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(signing, vec!["rsa-2", "ec-1"]);
     let old = &stored[2];
-    assert_eq!((old.retired_at, old.publish_until), (Some(NOW + 10), Some(NOW + 3610)));
+    assert_eq!(
+        (old.retired_at, old.publish_until),
+        (Some(NOW + 10), Some(NOW + 3610))
+    );
     assert!(old.is_published(NOW + 3609) && !old.is_published(NOW + 3610));
 
     // Cleanup removes the retired key once nothing it signed can be valid, not before.
@@ -67,6 +78,14 @@ pub async fn signing_keys_rotate_and_stay_published(store: Arc<dyn Store>) {
     );
 
     assert!(store.delete_signing_key("ec-1").await.expect("delete"));
-    assert!(!store.delete_signing_key("ec-1").await.expect("delete again"));
-    assert_eq!(kids(&store.signing_keys().await.expect("list")), vec!["rsa-2"]);
+    assert!(
+        !store
+            .delete_signing_key("ec-1")
+            .await
+            .expect("delete again")
+    );
+    assert_eq!(
+        kids(&store.signing_keys().await.expect("list")),
+        vec!["rsa-2"]
+    );
 }

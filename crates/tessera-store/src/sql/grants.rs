@@ -149,6 +149,7 @@ pub(crate) enum Which {
     GrantOfUser { grant_id: i64, user_id: i64 },
     OfUser(i64),
     OfClient(i64),
+    OfUserAndClient { user_id: i64, client_pk: i64 },
 }
 
 impl Which {
@@ -161,6 +162,9 @@ impl Which {
             }
             Which::OfUser(id) => ("user_id = $2", id, None),
             Which::OfClient(id) => ("client_id = $2", id, None),
+            Which::OfUserAndClient { user_id, client_pk } => {
+                ("user_id = $2 AND client_id = $3", user_id, Some(client_pk))
+            }
         }
     }
 }
@@ -267,6 +271,17 @@ impl<D: Database> GrantStore for D {
 
     async fn revoke_grants_of_client(&self, client_pk: i64, now: UnixTime) -> StoreResult<u64> {
         let which = Which::OfClient(client_pk);
+        self.write(op(move |c| Box::pin(revoke(c, which, now))))
+            .await
+    }
+
+    async fn revoke_grants_of_user_and_client(
+        &self,
+        user_id: i64,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> StoreResult<u64> {
+        let which = Which::OfUserAndClient { user_id, client_pk };
         self.write(op(move |c| Box::pin(revoke(c, which, now))))
             .await
     }

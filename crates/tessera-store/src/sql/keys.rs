@@ -72,9 +72,11 @@ async fn rotate(
 }
 
 async fn delete(c: &mut dyn SqlConn, kid: String) -> StoreResult<bool> {
-    Ok(c.execute("DELETE FROM signing_keys WHERE kid = $1", params![&kid])
-        .await?
-        > 0)
+    Ok(
+        c.execute("DELETE FROM signing_keys WHERE kid = $1", params![&kid])
+            .await?
+            > 0,
+    )
 }
 
 #[async_trait]

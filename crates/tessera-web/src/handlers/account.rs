@@ -15,6 +15,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Prefills the username (an OpenID Connect `login_hint` passed on).
+    username: Option<String>,
 }
 
 #[derive(Template)]
@@ -56,7 +58,11 @@ pub async fn login_form(
 ) -> Response {
     let (csrf, set) = session::csrf_token(&state, &headers);
     let next = safe_next(q.next.as_deref());
-    with_cookies(login_page(StatusCode::OK, &csrf, next, "", None), [set])
+    let username = q.username.as_deref().unwrap_or("");
+    with_cookies(
+        login_page(StatusCode::OK, &csrf, next, username, None),
+        [set],
+    )
 }
 
 pub async fn login(State(state): State<AppState>, form: CheckedForm) -> Response {

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tessera_core::client::{Client, ClientType, GrantType};
+use tessera_core::client::{AccessTokenFormat, Client, ClientType, GrantType};
 use tessera_core::form::Form;
 use tessera_core::registration::{
     self, Registration, RegistrationError, SIGNING_ALGORITHMS, SecretChoice,
@@ -91,6 +91,8 @@ struct Fields {
     post_logout_redirect_uris: String,
     allowed_origins: String,
     algorithm: String,
+    jwt_access_tokens: bool,
+    logout_revokes_grants: bool,
 }
 
 impl Fields {
@@ -103,6 +105,8 @@ impl Fields {
             post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
             allowed_origins: c.allowed_origins.join("\n"),
             algorithm: c.algorithm.clone().unwrap_or_default(),
+            jwt_access_tokens: c.access_token_format == AccessTokenFormat::Jwt,
+            logout_revokes_grants: c.logout_revokes_grants,
         }
     }
 
@@ -119,6 +123,8 @@ impl Fields {
             post_logout_redirect_uris: text("post_logout_redirect_uris"),
             allowed_origins: text("allowed_origins"),
             algorithm: text("algorithm"),
+            jwt_access_tokens: f.contains("jwt_access_tokens"),
+            logout_revokes_grants: f.contains("logout_revokes_grants"),
         }
     }
 
@@ -140,6 +146,12 @@ impl Fields {
             post_logout_redirect_uris: Self::list(&self.post_logout_redirect_uris),
             allowed_origins: Self::list(&self.allowed_origins),
             algorithm: (!self.algorithm.is_empty()).then(|| self.algorithm.clone()),
+            access_token_format: if self.jwt_access_tokens {
+                AccessTokenFormat::Jwt
+            } else {
+                AccessTokenFormat::Opaque
+            },
+            logout_revokes_grants: self.logout_revokes_grants,
             // Users never choose an id or a secret: only an operator may.
             client_id: None,
             secret: SecretChoice::Generate,
@@ -189,8 +201,10 @@ struct FormPage<'a> {
     redirect_uris: &'a str,
     post_logout_redirect_uris: &'a str,
     allowed_origins: &'a str,
-    /// The empty value first: no ID tokens.
+    /// The empty value first: the default, RS256.
     algorithms: Vec<Choice>,
+    jwt_access_tokens: bool,
+    logout_revokes_grants: bool,
 }
 
 fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Response {
@@ -230,6 +244,8 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
                 chosen: fields.algorithm == a,
             })
             .collect(),
+        jwt_access_tokens: fields.jwt_access_tokens,
+        logout_revokes_grants: fields.logout_revokes_grants,
     };
     render(status, &page)
 }
@@ -303,6 +319,8 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
             user_id: Some(user.user.id),
             skip_authorization: false,
             algorithm: registration.algorithm,
+            access_token_format: registration.access_token_format,
+            logout_revokes_grants: registration.logout_revokes_grants,
             created_at: state.now(),
         })
         .await;
@@ -427,6 +445,8 @@ pub async fn update(
                 post_logout_redirect_uris: registration.post_logout_redirect_uris,
                 allowed_origins: registration.allowed_origins,
                 algorithm: registration.algorithm,
+                access_token_format: registration.access_token_format,
+                logout_revokes_grants: registration.logout_revokes_grants,
                 updated_at: state.now(),
             },
         )
@@ -511,6 +531,8 @@ mod tests {
             user_id: Some(1),
             skip_authorization: false,
             algorithm: None,
+            access_token_format: AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
             created_at: 0,
         }
     }
@@ -561,6 +583,8 @@ mod tests {
                 post_logout_redirect_uris: "",
                 allowed_origins: "",
                 algorithms: vec![],
+                jwt_access_tokens: false,
+                logout_revokes_grants: false,
             }
             .render(),
         ];

@@ -1,12 +1,14 @@
 //! [`paths::AUTHORIZED_TOKENS`]: what a signed-in user granted, by application, each
 //! revocable. Each row is a grant, and revoking it revokes every token of that grant, as a
-//! client's revocation does (docs/behaviour.md, "Revocation").
+//! client's revocation does (docs/behaviour.md, "Revocation"), and forgets the user's
+//! approval of that application, so it must ask again. Remembered approvals are listed too;
+//! revoking one forgets it and revokes every grant the user gave that application.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tessera_store::GrantSummary;
+use tessera_store::{Consent, GrantSummary};
 
 use crate::handlers::applications::require_user;
 use crate::html::{Layout, PageError, render};
@@ -39,6 +41,7 @@ pub fn format_time(unix: i64) -> String {
 struct ListPage<'a> {
     layout: Layout<'a>,
     grants: &'a [GrantSummary],
+    consents: &'a [Consent],
     csrf: &'a str,
 }
 
@@ -47,8 +50,14 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(u) => u,
         Err(r) => return r,
     };
-    let grants = match state.store.grants_of_user(user.user.id, state.now()).await {
-        Ok(g) => g,
+    let now = state.now();
+    let listed = async {
+        let grants = state.store.grants_of_user(user.user.id, now).await?;
+        let consents = state.store.consents_of_user(user.user.id, now).await?;
+        Ok::<_, tessera_store::StoreError>((grants, consents))
+    };
+    let (grants, consents) = match listed.await {
+        Ok(l) => l,
         Err(e) => return PageError::from(e).into_response(),
     };
     let (csrf, set) = session::csrf_token(&state, &headers);
@@ -58,6 +67,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
             user: Some(&user.user.username),
         },
         grants: &grants,
+        consents: &consents,
         csrf: &csrf,
     };
     with_cookies(render(StatusCode::OK, &page), [set])
@@ -122,16 +132,64 @@ pub async fn delete(
     let Ok(grant_id) = id.parse::<i64>() else {
         return PageError::not_found().into_response();
     };
-    match state
-        .store
-        .revoke_grant_of_user(grant_id, user.user.id, state.now())
-        .await
-    {
+    let now = state.now();
+    let revoke = async {
+        let grants = state.store.grants_of_user(user.user.id, now).await?;
+        let Some(g) = grants.into_iter().find(|g| g.grant_id == grant_id) else {
+            return Ok(false);
+        };
+        if !state
+            .store
+            .revoke_grant_of_user(grant_id, user.user.id, now)
+            .await?
+        {
+            return Ok(false);
+        }
+        // Revoking an application's access also forgets the approval: it must ask again.
+        if let Some(client) = state.store.client_by_client_id(&g.client_id).await? {
+            state.store.forget_consent(user.user.id, client.id).await?;
+        }
+        Ok::<_, tessera_store::StoreError>(true)
+    };
+    match revoke.await {
         Ok(true) => {
             tracing::info!(target: "tessera::audit", event = "revocation", grant_id, user = %user.user.username, kind = "grant", outcome = "revoked");
             redirect(StatusCode::SEE_OTHER, paths::AUTHORIZED_TOKENS)
         }
         Ok(false) => PageError::not_found().into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// Forgets a remembered approval and revokes every grant the user gave that application.
+pub async fn forget(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Response {
+    let here = paths::consent_delete(&id);
+    let user = match require_user(&state, &form.headers, &here).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(client_pk) = id.parse::<i64>() else {
+        return PageError::not_found().into_response();
+    };
+    let now = state.now();
+    let forget = async {
+        let forgot = state.store.forget_consent(user.user.id, client_pk).await?;
+        let revoked = state
+            .store
+            .revoke_grants_of_user_and_client(user.user.id, client_pk, now)
+            .await?;
+        Ok::<_, tessera_store::StoreError>((forgot, revoked))
+    };
+    match forget.await {
+        Ok((false, 0)) => PageError::not_found().into_response(),
+        Ok((_, revoked)) => {
+            tracing::info!(target: "tessera::audit", event = "revocation", client_pk, user = %user.user.username, kind = "consent", grants = revoked, outcome = "revoked");
+            redirect(StatusCode::SEE_OTHER, paths::AUTHORIZED_TOKENS)
+        }
         Err(e) => PageError::from(e).into_response(),
     }
 }

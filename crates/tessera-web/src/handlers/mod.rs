@@ -4,6 +4,7 @@ pub mod account;
 pub mod applications;
 pub mod authorize;
 pub mod authorized_tokens;
+pub mod end_session;
 pub mod health;
 pub mod introspect;
 pub mod metadata;

@@ -14,6 +14,7 @@ use crate::client_auth;
 use crate::cors;
 use crate::error::ApiError;
 use crate::extract::OAuthPost;
+use crate::signing;
 use crate::state::AppState;
 
 pub async fn revoke(State(state): State<AppState>, post: OAuthPost) -> Response {
@@ -21,9 +22,13 @@ pub async fn revoke(State(state): State<AppState>, post: OAuthPost) -> Response 
 }
 
 /// Finds a token by its text. The prefix says which table holds it, so `token_type_hint`
-/// never changes the answer: a token sent under the wrong hint is still found. Text that is
-/// not one of our tokens is unknown without a store lookup.
+/// never changes the answer: a token sent under the wrong hint is still found. A JWT access
+/// token is found by its `jti` once its signature verifies; an ID token is never found. Text
+/// that is not one of our tokens is unknown without a store lookup.
 pub async fn find(state: &AppState, text: &str) -> StoreResult<Option<TokenContext>> {
+    if signing::looks_like_jwt(text) {
+        return signing::find_jwt_access_token(state, text).await;
+    }
     match token::recognise(text).and_then(TokenType::of_kind) {
         Some(token_type) => {
             state

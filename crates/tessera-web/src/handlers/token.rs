@@ -18,6 +18,7 @@ use crate::client_auth::{self, Login};
 use crate::cors;
 use crate::error::{ApiError, json};
 use crate::extract::OAuthPost;
+use crate::signing::{add_id_token, format_access_token};
 use crate::state::AppState;
 
 pub async fn token(State(state): State<AppState>, post: OAuthPost) -> Response {
@@ -83,13 +84,16 @@ async fn new_grant(
 ) -> Result<Issuance, ApiError> {
     let now = state.now();
     let refresh_scope = kind.issues_refresh_tokens().then_some(&scope);
-    let issuance = grant::mint(
+    let mut issuance = grant::mint(
         &*state.entropy,
         now,
-        &state.settings.lifetimes,
+        &state.settings.lifetimes_for(client),
         &scope,
         refresh_scope,
     );
+    // The password grant authenticates the user now; client credentials have no user.
+    let auth_time = user_id.map(|_| now);
+    format_access_token(state, client, &mut issuance, user_id, auth_time).await?;
     state
         .store
         .insert_grant(
@@ -100,11 +104,13 @@ async fn new_grant(
                 scope: scope.to_string(),
                 created_at: now,
                 expires_at: issuance.lives_until(),
+                auth_time,
             },
             issuance.access_token.clone(),
             issuance.refresh_token.clone(),
         )
         .await?;
+    add_id_token(state, client, &mut issuance, user_id, auth_time, None).await?;
     Ok(issuance)
 }
 
@@ -183,14 +189,20 @@ async fn exchange_code(
                 )
                 .await);
             }
-            CodeDecision::Redeem { user_id, scope } => {
-                let issuance = grant::mint(
+            CodeDecision::Redeem {
+                user_id,
+                scope,
+                nonce,
+                auth_time,
+            } => {
+                let mut issuance = grant::mint(
                     &*state.entropy,
                     now,
-                    &state.settings.lifetimes,
+                    &state.settings.lifetimes_for(client),
                     &scope,
                     client.may_refresh().then_some(&scope),
                 );
+                format_access_token(state, client, &mut issuance, Some(user_id), auth_time).await?;
                 let redeemed = state
                     .store
                     .redeem_code(
@@ -203,12 +215,22 @@ async fn exchange_code(
                             scope: scope.to_string(),
                             created_at: now,
                             expires_at: issuance.lives_until(),
+                            auth_time,
                         },
                         issuance.access_token.clone(),
                         issuance.refresh_token.clone(),
                     )
                     .await?;
                 if redeemed.is_some() {
+                    add_id_token(
+                        state,
+                        client,
+                        &mut issuance,
+                        Some(user_id),
+                        auth_time,
+                        nonce.as_deref(),
+                    )
+                    .await?;
                     return Ok(issuance);
                 }
             }
@@ -255,18 +277,23 @@ async fn refresh(
                 refresh_scope,
                 ..
             } => {
-                let issuance = grant::mint(
+                let mut issuance = grant::mint(
                     &*state.entropy,
                     now,
-                    &state.settings.lifetimes,
+                    &state.settings.lifetimes_for(client),
                     &access_scope,
                     Some(&refresh_scope),
                 );
+                let (user_id, auth_time) = found
+                    .as_ref()
+                    .map_or((None, None), |f| (f.user_id, f.auth_time));
+                format_access_token(state, client, &mut issuance, user_id, auth_time).await?;
                 let Some(rotation) = issuance.rotation(digest, now) else {
                     return Err(ApiError::internal("minting gave no refresh token"));
                 };
                 let outcome = state.store.rotate_refresh_token(rotation).await?;
                 if outcome == RotateOutcome::Rotated {
+                    add_id_token(state, client, &mut issuance, user_id, auth_time, None).await?;
                     return Ok(issuance);
                 }
             }

@@ -7,13 +7,15 @@ use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
 use tessera_core::client::{AuthorizationHeader, parse_authorization};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::grant::TokenType;
+use tessera_core::oidc::UserInfo;
+use tessera_core::scope::Scope;
 
 use crate::error::{ApiError, Challenge, json};
 use crate::handlers::revoke::find;
+use crate::signing::user_claims;
 use crate::state::AppState;
 
 fn bearer_error(status: StatusCode, code: ErrorCode, description: &'static str) -> ApiError {
@@ -56,8 +58,8 @@ async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiEr
         .await?
         .filter(|c| c.token_type == TokenType::AccessToken && c.is_active(state.now()))
         .ok_or_else(invalid)?;
-    let scopes: Vec<&str> = ctx.scope.split(' ').collect();
-    if !scopes.contains(&"openid") {
+    let scope = Scope::parse(&ctx.scope).map_err(|_| invalid())?;
+    if !scope.contains("openid") {
         return Err(bearer_error(
             StatusCode::FORBIDDEN,
             ErrorCode::InsufficientScope,
@@ -67,19 +69,6 @@ async fn handle(state: &AppState, headers: &HeaderMap) -> Result<Response, ApiEr
     let Some(user_id) = ctx.user_id else {
         return Err(invalid());
     };
-    let mut claims = Map::new();
-    claims.insert("sub".into(), Value::String(user_id.to_string()));
-    if scopes.contains(&"profile")
-        && let Some(name) = &ctx.username
-    {
-        claims.insert("preferred_username".into(), Value::String(name.clone()));
-    }
-    if scopes.contains(&"email")
-        && let Some(user) = state.store.user_by_id(user_id).await?
-        && !user.email.is_empty()
-    {
-        claims.insert("email".into(), Value::String(user.email));
-        claims.insert("email_verified".into(), Value::Bool(false));
-    }
-    Ok(json(StatusCode::OK, &claims))
+    let user = user_claims(state, user_id).await?.ok_or_else(invalid)?;
+    Ok(json(StatusCode::OK, &UserInfo::of(&user, &scope)))
 }

@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use tessera_core::client::{ClientType, GrantType, SecretHash};
+use tessera_core::client::{AccessTokenFormat, ClientType, GrantType, SecretHash};
 use tessera_core::clock::FixedClock;
 use tessera_core::entropy::{SeededEntropy, alphanumeric};
 use tessera_core::token::{self, TokenKind};
+use tessera_jose::Kek;
 use tessera_store::{NewClient, NewUser, Store};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::paths;
@@ -69,6 +70,8 @@ pub async fn everything_stored(url: &str) -> String {
             "refresh_tokens",
             "authorization_codes",
             "sessions",
+            "signing_keys",
+            "consents",
         ] {
             for row in client
                 .query(&format!("SELECT t::text FROM {table} t"), &[])
@@ -165,6 +168,24 @@ impl Drop for TestServer {
 
 pub const START: i64 = 1_800_000_000;
 pub const REDIRECT: &str = "https://app.example/cb";
+pub const POST_LOGOUT: &str = "https://app.example/signed-out";
+
+/// The key-encryption key of every in-process test server: nodes of one deployment share it.
+pub fn test_kek() -> Kek {
+    Kek::from_bytes(&[7; 32]).expect("32 bytes")
+}
+
+/// The key-encryption key file every `tessera` process of the test run reads, made once
+/// (atomically, so concurrent tests never read half of it).
+pub fn test_kek_file() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tessera-tests.kek");
+    if !path.exists() {
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, format!("{}\n", test_kek().to_base64())).expect("write kek");
+        std::fs::rename(&tmp, &path).expect("install kek");
+    }
+    path
+}
 
 impl TestServer {
     pub async fn start() -> Self {
@@ -195,7 +216,13 @@ impl TestServer {
         let settings = configure(Settings::new(issuer.clone()));
         let clock = Arc::new(FixedClock::new(START));
         let entropy = Arc::new(SeededEntropy::new(fresh_seed()));
-        let state = AppState::new(store.clone(), settings, clock.clone(), entropy.clone());
+        let state = AppState::new(
+            store.clone(),
+            settings,
+            clock.clone(),
+            entropy.clone(),
+            test_kek(),
+        );
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(tessera_web::serve(listener, state, async {
             let _ = rx.await;
@@ -257,11 +284,50 @@ impl TestServer {
                 user_id: None,
                 skip_authorization,
                 algorithm: None,
+                access_token_format: Default::default(),
+                logout_revokes_grants: false,
                 created_at: START,
             })
             .await
             .expect("insert client");
         TestClient { id, secret: text }
+    }
+
+    /// A confidential OpenID Connect application: `grants`, redirecting to [`REDIRECT`],
+    /// returning to [`POST_LOGOUT`] after sign-out, with the given signing algorithm and
+    /// access token format.
+    pub async fn oidc_app(
+        &self,
+        grants: &[GrantType],
+        algorithm: Option<&str>,
+        format: AccessTokenFormat,
+        logout_revokes_grants: bool,
+    ) -> TestClient {
+        let id = alphanumeric(&*self.entropy, 24);
+        let t = token::generate(TokenKind::ClientSecret, &*self.entropy);
+        self.store
+            .insert_client(NewClient {
+                client_id: id.clone(),
+                name: "OIDC app".into(),
+                client_type: ClientType::Confidential,
+                grant_types: grants.to_vec(),
+                secret: SecretHash::Sha256(t.digest.0),
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![POST_LOGOUT.into()],
+                allowed_origins: vec![],
+                user_id: None,
+                skip_authorization: false,
+                algorithm: algorithm.map(str::to_owned),
+                access_token_format: format,
+                logout_revokes_grants,
+                created_at: START,
+            })
+            .await
+            .expect("insert client");
+        TestClient {
+            id,
+            secret: Some(t.text),
+        }
     }
 
     /// A confidential client for the password and client-credentials grants.
@@ -418,6 +484,9 @@ pub fn bin() -> std::process::Command {
             c.env_remove(k);
         }
     }
+    // Every process of the run shares one key-encryption key, as the nodes of a deployment
+    // do, so no test leaves a generated key file behind.
+    c.env("TESSERA_KEY_ENCRYPTION_KEY_FILE", test_kek_file());
     c
 }
 
@@ -708,6 +777,7 @@ pub fn params_of(url: &str) -> std::collections::BTreeMap<String, String> {
         "token_type",
         "expires_in",
         "scope",
+        "id_token",
     ] {
         if let Some(v) = form.get(k) {
             out.insert(k.to_owned(), v.to_owned());

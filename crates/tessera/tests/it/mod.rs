@@ -12,6 +12,7 @@ pub mod crash;
 pub mod input;
 pub mod introspect;
 pub mod metadata;
+pub mod oidc;
 pub mod revoke;
 pub mod token;
 pub mod user_pages;
