@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Copies a Tessera SQLite database into an empty PostgreSQL database, keeping every client,
-# user, grant, token digest, code and session, so tokens issued before the move keep working
-# (and revoked ones stay revoked).
+# user, grant, token digest, code, session, remembered approval and (still sealed) signing key,
+# so tokens issued before the move keep working (and revoked ones stay revoked) and ID tokens
+# keep verifying. Copy the key-encryption key file (tessera.db.kek beside the SQLite file) to
+# the PostgreSQL nodes too: without it the signing keys cannot be opened.
 #
 #   scripts/sqlite-to-postgres.sh tessera.db postgres://tessera@db.internal:5432/tessera
 #
@@ -31,12 +33,14 @@ fi
 # table|columns (binary digests travel as hex and are decoded on the way in)
 tables=(
   "users|id, username, email, password_hash, created_at"
-  "clients|id, client_id, name, client_type, grant_types, secret_kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, algorithm, created_at, updated_at"
-  "grants|id, client_id, user_id, kind, scope, created_at, expires_at, revoked_at"
+  "clients|id, client_id, name, client_type, grant_types, secret_kind, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, algorithm, access_token_format, logout_revokes_grants, created_at, updated_at"
+  "grants|id, client_id, user_id, kind, scope, created_at, expires_at, revoked_at, auth_time"
   "access_tokens|digest, grant_id, scope, issued_at, expires_at, revoked_at"
   "refresh_tokens|digest, grant_id, scope, issued_at, expires_at, used_at, revoked_at"
-  "authorization_codes|digest, client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, code_challenge_method, nonce, created_at, expires_at, used_at, grant_id"
+  "authorization_codes|digest, client_id, user_id, redirect_uri, redirect_uri_explicit, scope, code_challenge, code_challenge_method, nonce, created_at, expires_at, used_at, grant_id, auth_time"
   "sessions|digest, user_id, created_at, expires_at"
+  "signing_keys|kid, algorithm, private_key, public_jwk, created_at, retired_at, publish_until"
+  "consents|user_id, client_id, scope, granted_at, expires_at"
 )
 
 work=$(mktemp -d)
@@ -46,20 +50,22 @@ trap 'rm -rf "$work"' EXIT
   for entry in "${tables[@]}"; do
     table=${entry%%|*}
     columns=${entry#*|}
-    select=$(echo "$columns" | sed 's/\bdigest\b/hex(digest)/')
+    select=$(echo "$columns" | sed 's/\bdigest\b/hex(digest)/; s/\bprivate_key\b/hex(private_key)/')
     sqlite3 -csv "$src" "SELECT $select FROM $table" > "$work/$table.csv"
     # Booleans are stored as 0/1 in SQLite.
     echo "CREATE TEMP TABLE import_$table AS SELECT * FROM $table WITH NO DATA;"
-    if [[ $columns == digest* ]]; then
-      echo "ALTER TABLE import_$table ALTER COLUMN digest TYPE TEXT;"
-    fi
-    for b in skip_authorization redirect_uri_explicit; do
+    for bytes in digest private_key; do
+      if [[ $columns == *"$bytes"* ]]; then
+        echo "ALTER TABLE import_$table ALTER COLUMN $bytes TYPE TEXT;"
+      fi
+    done
+    for b in skip_authorization redirect_uri_explicit logout_revokes_grants; do
       if [[ $columns == *$b* ]]; then
         echo "ALTER TABLE import_$table ALTER COLUMN $b TYPE INTEGER USING $b::int;"
       fi
     done
     echo "\\copy import_$table ($columns) FROM '$work/$table.csv' WITH (FORMAT csv)"
-    values=$(echo "$columns" | sed "s/\bdigest\b/decode(digest, 'hex')/; s/\bskip_authorization\b/skip_authorization <> 0/; s/\bredirect_uri_explicit\b/redirect_uri_explicit <> 0/")
+    values=$(echo "$columns" | sed "s/\bdigest\b/decode(digest, 'hex')/; s/\bprivate_key\b/decode(private_key, 'hex')/; s/\bskip_authorization\b/skip_authorization <> 0/; s/\bredirect_uri_explicit\b/redirect_uri_explicit <> 0/; s/\blogout_revokes_grants\b/logout_revokes_grants <> 0/")
     echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
   done
   for seq in users clients grants; do

@@ -412,3 +412,159 @@ async fn a_config_file_syntax_error_names_its_line() {
     assert!(err.contains(&path_text), "{err}");
     assert!(err.contains("line 3,"), "{err}");
 }
+
+#[tokio::test]
+async fn createapplication_oidc_options_and_the_hs256_refusal() {
+    let (_db, url) = db().await;
+    let (code, out, err) = run(
+        &[
+            "createapplication",
+            "confidential",
+            "authorization-code",
+            "--redirect-uris",
+            "https://app.example/cb",
+            "--post-logout-redirect-uris",
+            "https://app.example/bye",
+            "--algorithm",
+            "ES256",
+            "--access-token-format",
+            "jwt",
+            "--logout-revokes-grants",
+            "--client-id",
+            "oidc-app",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("oidc-app"));
+    let store = crate::common::open_store(&url).await;
+    let app = store
+        .client_by_client_id("oidc-app")
+        .await
+        .expect("store")
+        .expect("registered");
+    assert_eq!(app.algorithm.as_deref(), Some("ES256"));
+    assert_eq!(
+        app.access_token_format,
+        tessera_core::client::AccessTokenFormat::Jwt
+    );
+    assert!(app.logout_revokes_grants);
+
+    // HS256 would need the client secret in clear: refused, saying why and what to use.
+    let (code, _, err) = run(
+        &[
+            "createapplication",
+            "confidential",
+            "authorization-code",
+            "--redirect-uris",
+            "https://app.example/cb",
+            "--algorithm",
+            "HS256",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(err.contains("hash") && err.contains("RS256"), "{err}");
+    let (code, _, err) = run(
+        &[
+            "createapplication",
+            "public",
+            "password",
+            "--access-token-format",
+            "paseto",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_one_line_error(code, &err);
+    assert!(err.contains("opaque or jwt"), "{err}");
+}
+
+/// `tessera serve` with the default key-encryption key location, until it listens or exits.
+fn serve_with_default_kek(url: &str) -> (Option<crate::common::BinServer>, String) {
+    use std::io::BufRead;
+    let mut child = crate::common::bin()
+        .env_remove("TESSERA_KEY_ENCRYPTION_KEY_FILE")
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
+        .env("TESSERA_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut log = String::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("read");
+        log.push_str(&line);
+        log.push('\n');
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            && v["fields"]["message"] == "listening"
+        {
+            let addr = v["fields"]["address"].as_str().expect("address").to_owned();
+            return (Some(crate::common::BinServer { child, addr }), log);
+        }
+    }
+    let _ = child.wait();
+    (None, log)
+}
+
+#[tokio::test]
+async fn the_key_encryption_key_is_made_once_kept_private_and_required() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_file = dir.path().join("tessera.db");
+    let url = format!("sqlite://{}", db_file.display());
+    let kek_file = dir.path().join("tessera.db.kek");
+
+    let (server, log) = serve_with_default_kek(&url);
+    let server = server.unwrap_or_else(|| panic!("serve failed: {log}"));
+    assert!(kek_file.exists(), "made beside the database");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kek_file)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+    assert!(
+        log.contains("generated a key-encryption key") && log.contains("tessera.db.kek"),
+        "{log}"
+    );
+    let kek_text = std::fs::read_to_string(&kek_file).expect("kek");
+    drop(server);
+
+    // The database alone holds no usable private key: the key that opens them is not in it.
+    let stored = crate::common::everything_stored(&url).await;
+    assert!(stored.contains("RS256"), "the key row is there");
+    assert!(!stored.contains(kek_text.trim()));
+
+    // A restart keeps the same file and keys.
+    let (server, log) = serve_with_default_kek(&url);
+    assert!(server.is_some(), "{log}");
+    assert!(!log.contains("generated a key-encryption key"));
+    drop(server);
+    assert_eq!(std::fs::read_to_string(&kek_file).expect("kek"), kek_text);
+
+    // Without the file, a store that has keys refuses to start, and says what to do.
+    std::fs::rename(&kek_file, dir.path().join("moved.kek")).expect("move");
+    let (server, log) = serve_with_default_kek(&url);
+    assert!(server.is_none(), "must not start");
+    assert!(log.contains("copy that file"), "{log}");
+    assert!(!kek_file.exists(), "no new key is made over existing keys");
+
+    // With another key-encryption key, it refuses too.
+    let other = tessera_jose::Kek::generate(&tessera_core::entropy::OsEntropy);
+    std::fs::write(&kek_file, other.to_base64()).expect("write");
+    let (server, log) = serve_with_default_kek(&url);
+    assert!(server.is_none(), "must not start");
+    assert!(
+        log.contains("does not open the stored signing keys"),
+        "{log}"
+    );
+}

@@ -287,6 +287,29 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
         .await
         .expect("revoke");
     assert_eq!(r.status(), 200);
+    let kid_of_id_token = |url: String| {
+        let http = http.clone();
+        let body = format!(
+            "grant_type=password&username=alice&password=pw&scope=openid&client_id={client_id}&client_secret={secret}"
+        );
+        async move {
+            let r = http
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("token");
+            let v: serde_json::Value = r.json().await.expect("json");
+            let id_token = v["id_token"].as_str().expect("id_token");
+            tessera_jose::jws::decode(id_token)
+                .expect("jws")
+                .header
+                .kid
+                .expect("kid")
+        }
+    };
+    let kid_before = kid_of_id_token(old.url(paths::TOKEN)).await;
     drop(old);
 
     let schema = tessera_store_postgres::testing::TestSchema::create().await;
@@ -339,6 +362,11 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
         .await
         .expect("token");
     assert_eq!(r.status(), 200);
+    assert_eq!(
+        kid_of_id_token(node.url(paths::TOKEN)).await,
+        kid_before,
+        "the signing keys moved, still sealed, and still sign"
+    );
     let (_, second) = crate::common::create_app(&schema.url, "public", "password");
     assert!(second.is_none());
     drop(node);
