@@ -316,3 +316,116 @@ async fn revoke_a_grant_in_the_browser() {
     assert!(!server.is_active(&app, &tokens.refresh()).await);
     chrome.client.clone().close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_openid_connect_and_sign_out_in_a_real_browser() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::{IssuerUrl, Nonce, OAuth2TokenResponse, TokenResponse};
+
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let callback = callback_server().await;
+    let secret = tessera_core::token::generate(
+        tessera_core::token::TokenKind::ClientSecret,
+        &*server.entropy,
+    );
+    server
+        .store
+        .insert_client(tessera_store::NewClient {
+            client_id: "oidc-browser".into(),
+            name: "Photo book".into(),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::AuthorizationCode],
+            secret: tessera_core::client::SecretHash::Sha256(secret.digest.0),
+            redirect_uris: vec![callback.clone()],
+            post_logout_redirect_uris: vec![callback.clone()],
+            allowed_origins: vec![],
+            user_id: None,
+            skip_authorization: false,
+            algorithm: Some("ES256".into()),
+            access_token_format: Default::default(),
+            logout_revokes_grants: false,
+            created_at: crate::common::START,
+        })
+        .await
+        .expect("client");
+    let metadata = CoreProviderMetadata::discover_async(
+        IssuerUrl::new(server.issuer.clone()).expect("issuer"),
+        &server.http,
+    )
+    .await
+    .expect("discovery");
+    let rp = CoreClient::from_provider_metadata(
+        metadata,
+        openidconnect::ClientId::new("oidc-browser".into()),
+        Some(openidconnect::ClientSecret::new(secret.text.clone())),
+    )
+    .set_redirect_uri(openidconnect::RedirectUrl::new(callback.clone()).expect("url"));
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            openidconnect::CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(openidconnect::Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(url.as_str()).await.expect("open");
+    wait_for(c, "#username").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "button[name=allow]").await;
+    let consent = c.source().await.expect("source");
+    assert!(consent.contains("Photo book") && consent.contains("Know who you are"));
+    screenshot(c, "oidc-consent").await;
+    click(c, "button[name=allow]").await;
+    wait_for(c, "#back").await;
+    let landed = c.current_url().await.expect("url").to_string();
+    let params = params_of(&landed);
+    assert_eq!(params.get("state"), Some(state.secret()));
+
+    let tokens = rp
+        .exchange_code(openidconnect::AuthorizationCode::new(
+            params["code"].clone(),
+        ))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier)
+        .request_async(&server.http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("ID token");
+    let verifier = rp.id_token_verifier().set_allowed_algs(vec![
+        openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    ]);
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("a valid ID token");
+    assert_eq!(claims.issuer().as_str(), server.issuer);
+    let app = crate::common::TestClient {
+        id: "oidc-browser".into(),
+        secret: Some(secret.text.clone()),
+    };
+    assert!(server.is_active(&app, tokens.access_token().secret()).await);
+
+    // RP-initiated logout: back at the application with its state, the session over.
+    let logout = format!(
+        "{}?id_token_hint={}&post_logout_redirect_uri={}&state=bye",
+        server.url(paths::END_SESSION),
+        id_token,
+        tessera_core::form::encode(&callback)
+    );
+    c.goto(&logout).await.expect("logout");
+    wait_for(c, "#back").await;
+    let landed = c.current_url().await.expect("url").to_string();
+    assert_eq!(landed, format!("{callback}?state=bye"));
+    screenshot(c, "oidc-signed-out").await;
+    c.goto(url.as_str()).await.expect("open again");
+    wait_for(c, "#username").await;
+    assert_eq!(c.title().await.expect("title"), "Sign in · Tessera");
+    chrome.client.clone().close().await.expect("close");
+}
