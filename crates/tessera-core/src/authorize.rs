@@ -231,6 +231,9 @@ pub struct ValidAuthorization {
     pub pkce: Option<Challenge>,
     pub nonce: Option<String>,
     pub prompt: Prompt,
+    /// Whether the answer goes in the fragment: every response type but `code`, and `code`
+    /// with `response_mode=fragment`.
+    pub fragment: bool,
     /// OIDC `max_age`: the longest time since sign-in the user may have, in seconds.
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
@@ -383,7 +386,8 @@ pub fn validate(
             redirect_uri: redirect_uri.clone(),
             error,
             state: request.state.clone(),
-            fragment: response_type.is_some_and(ResponseType::fragment),
+            fragment: response_type.is_some_and(ResponseType::fragment)
+                || request.response_mode.as_deref() == Some("fragment"),
         })
     };
     let response_type = match (request.response_type.as_deref(), response_type) {
@@ -479,6 +483,7 @@ pub fn validate(
         pkce,
         nonce: request.nonce.clone(),
         prompt,
+        fragment: response_type.fragment() || request.response_mode.as_deref() == Some("fragment"),
         max_age,
         login_hint: request.login_hint.clone(),
         id_token_hint: request.id_token_hint.clone(),
@@ -817,6 +822,13 @@ mod tests {
             &["https://app.example/cb"],
         );
         let ok = run(&c, "client_id=app&response_type=code&max_age=60").expect("valid");
+        assert!(!ok.fragment, "code answers in the query by default");
+        let in_fragment = run(
+            &c,
+            "client_id=app&response_type=code&response_mode=fragment",
+        )
+        .expect("valid");
+        assert!(in_fragment.fragment, "unless response_mode says fragment");
         assert_eq!(ok.max_age, Some(60));
         assert!(
             !ok.needs_sign_in(Some(1000), 1060),

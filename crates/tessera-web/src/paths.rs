@@ -26,7 +26,7 @@ pub const APPLICATION_UPDATE_ROUTE: &str = "/o/applications/{id}/update/";
 pub const APPLICATION_DELETE_ROUTE: &str = "/o/applications/{id}/delete/";
 pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
 pub const AUTHORIZED_TOKEN_DELETE_ROUTE: &str = "/o/authorized_tokens/{id}/delete/";
-/// Forgetting the remembered approval of the application `{id}` (its client id).
+/// Forgetting the remembered approval of the application whose store key is `{id}`.
 pub const CONSENT_DELETE_ROUTE: &str = "/o/authorized_tokens/consents/{id}/delete/";
 /// OpenID Connect RP-initiated logout (the `end_session_endpoint`).
 pub const END_SESSION: &str = "/o/logout/";

@@ -457,6 +457,11 @@ async fn create_tokens(
         .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
+    if client.access_token_format == AccessTokenFormat::Jwt {
+        return Err(anyhow!(
+            "{client_id} issues JWT access tokens, which need the server's signing keys: get them from the token endpoint (createtoken issues opaque tokens only)"
+        ));
+    }
     let user_id = match &user {
         Some(name) => Some(find_user(&*store, name).await?.id),
         None => None,

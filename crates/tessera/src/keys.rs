@@ -123,9 +123,15 @@ pub async fn check(store: &dyn Store, kek: &Kek) -> crate::Result<()> {
 
 /// The algorithms `keys rotate` may name.
 fn parse_algorithm(text: &str) -> crate::Result<Algorithm> {
-    Algorithm::parse(text)
-        .filter(|a| *a != Algorithm::HS256)
-        .ok_or_else(|| anyhow!("unknown algorithm {text:?}: expected RS256, ES256 or EdDSA"))
+    match Algorithm::parse(text) {
+        Some(Algorithm::HS256) => Err(anyhow!(
+            "HS256 has no server key: it would sign with a client's secret, which Tessera keeps only as a hash; expected RS256, ES256 or EdDSA"
+        )),
+        Some(alg) => Ok(alg),
+        None => Err(anyhow!(
+            "unknown algorithm {text:?}: expected RS256, ES256 or EdDSA"
+        )),
+    }
 }
 
 /// `tessera keys list`.

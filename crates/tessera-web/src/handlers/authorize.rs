@@ -64,7 +64,7 @@ fn error_to(
             redirect_uri: valid.redirect_uri.clone(),
             error: OAuthError::new(code, description),
             state: valid.state.clone(),
-            fragment: valid.response_type.fragment(),
+            fragment: valid.fragment,
         },
     )
 }
@@ -439,5 +439,5 @@ fn location(state: &AppState, valid: &ValidAuthorization, answer: &Answer) -> St
         params.push(("state", s));
     }
     params.push(("iss", state.settings.issuer.as_str()));
-    append_params(&valid.redirect_uri, &params, valid.response_type.fragment())
+    append_params(&valid.redirect_uri, &params, valid.fragment)
 }

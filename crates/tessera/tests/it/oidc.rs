@@ -774,6 +774,23 @@ async fn rp_initiated_logout() {
         .await;
     assert_eq!(location(&r), POST_LOGOUT);
     assert!(!server.is_active(&strict, &at).await, "revoked at logout");
+
+    // Nobody signed in: nothing to confirm, straight back.
+    let r = browser
+        .get(&logout_url(&format!(
+            "client_id={}&post_logout_redirect_uri={back_to}&state=s3",
+            strict.id
+        )))
+        .await;
+    assert_eq!(location(&r), format!("{POST_LOGOUT}?state=s3"));
+    // A client_id that is not the hint's audience is refused (section 2).
+    let r = browser
+        .get(&logout_url(&format!(
+            "id_token_hint={hint}&client_id={}&post_logout_redirect_uri={back_to}",
+            app.id
+        )))
+        .await;
+    assert_eq!(r.status(), 400);
 }
 
 /// An ID token from the password grant (the user signs in at this instant).
@@ -930,6 +947,15 @@ async fn errors_of_the_oidc_endpoints_are_the_rfcs() {
         let back = location(&r);
         assert!(back.contains(&format!("error={error}")), "{extra}: {back}");
     }
+    // response_mode=fragment moves the code into the fragment.
+    let r = browser
+        .get(&authorize_url(&app, "&response_mode=fragment&prompt=none"))
+        .await;
+    let back = location(&r);
+    assert!(
+        back.starts_with(&format!("{REDIRECT}#error=login_required")),
+        "{back}"
+    );
     // A JWKS is read-only.
     let r = server
         .http
