@@ -243,6 +243,20 @@ async fn ready_is_503_while_the_database_is_down_and_recovers_by_itself() {
     drop(node);
 }
 
+/// POSTs a form and reads the JSON answer.
+fn post_form(
+    http: &reqwest::Client,
+    url: String,
+    body: String,
+) -> impl std::future::Future<Output = serde_json::Value> + use<> {
+    let request = http
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send();
+    async move { request.await.expect("request").json().await.expect("json") }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -288,19 +302,12 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
         .expect("revoke");
     assert_eq!(r.status(), 200);
     let kid_of_id_token = |url: String| {
-        let http = http.clone();
         let body = format!(
             "grant_type=password&username=alice&password=pw&scope=openid&client_id={client_id}&client_secret={secret}"
         );
+        let answer = post_form(&http, url, body);
         async move {
-            let r = http
-                .post(url)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .expect("token");
-            let v: serde_json::Value = r.json().await.expect("json");
+            let v = answer.await;
             let id_token = v["id_token"].as_str().expect("id_token");
             tessera_jose::jws::decode(id_token)
                 .expect("jws")
@@ -331,19 +338,8 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
 
     let node = crate::common::BinServer::start(&schema.url);
     let introspect = |token: String| {
-        let http = http.clone();
-        let url = node.url(paths::INTROSPECT);
-        let body = form(&token);
-        async move {
-            let r = http
-                .post(url)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-                .send()
-                .await
-                .expect("introspect");
-            r.json::<serde_json::Value>().await.expect("json")["active"] == true
-        }
+        let answer = post_form(&http, node.url(paths::INTROSPECT), form(&token));
+        async move { answer.await["active"] == true }
     };
     assert!(
         !introspect(tokens[0].clone()).await,

@@ -185,6 +185,26 @@ async fn discovery_documents_are_served_only_where_their_issuer_says() {
     }
 }
 
+/// A code-flow application; `logout_revokes_grants` as given.
+async fn code_app(server: &TestServer, logout_revokes_grants: bool) -> TestClient {
+    server
+        .oidc_app(
+            &[GrantType::AuthorizationCode],
+            None,
+            AccessTokenFormat::Opaque,
+            logout_revokes_grants,
+        )
+        .await
+}
+
+/// A server with the user alice (password `pw`) and a code-flow application.
+async fn alice_and_code_app() -> (TestServer, TestClient) {
+    let server = TestServer::start().await;
+    server.user("alice", "pw").await;
+    let app = code_app(&server, false).await;
+    (server, app)
+}
+
 /// Signs `username` in and approves; returns the redirect back.
 async fn authorize(browser: &mut Browser, url: &str, username: &str) -> String {
     browser.authorize(url, username, "pw", "allow").await
@@ -397,14 +417,7 @@ async fn implicit_and_hybrid_flows_for_applications_registered_for_them() {
     assert_eq!(later_claims.subject(), claims.subject());
 
     // A code-flow application may not ask for tokens at the authorization endpoint.
-    let code_only = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            false,
-        )
-        .await;
+    let code_only = code_app(&server, false).await;
     let url = format!(
         "{}?response_type=code+id_token&client_id={}&scope=openid&nonce=n&redirect_uri={}",
         paths::AUTHORIZE,
@@ -446,14 +459,7 @@ async fn prompt_max_age_login_hint_and_id_token_hint() {
     let server = TestServer::start().await;
     server.user("alice", "pw").await;
     server.user("bob", "pw").await;
-    let app = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            false,
-        )
-        .await;
+    let app = code_app(&server, false).await;
     let mut browser = Browser::new(&server);
 
     // prompt=none without a session: login_required, back at the client.
@@ -526,16 +532,7 @@ async fn prompt_max_age_login_hint_and_id_token_hint() {
 
 #[tokio::test]
 async fn consent_is_remembered_per_application_until_revoked() {
-    let server = TestServer::start().await;
-    server.user("alice", "pw").await;
-    let app = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            false,
-        )
-        .await;
+    let (server, app) = alice_and_code_app().await;
     let mut browser = Browser::new(&server);
     let with_email = authorize_url(&app, "").replace("scope=openid", "scope=openid+email");
     authorize(&mut browser, &with_email, "alice").await;
@@ -675,16 +672,7 @@ fn logout_url(query: &str) -> String {
 
 #[tokio::test]
 async fn rp_initiated_logout() {
-    let server = TestServer::start().await;
-    server.user("alice", "pw").await;
-    let app = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            false,
-        )
-        .await;
+    let (server, app) = alice_and_code_app().await;
     let back_to = tessera_core::form::encode(POST_LOGOUT);
 
     // With a valid hint for the signed-in user: signed out at once, back with state.
@@ -755,14 +743,7 @@ async fn rp_initiated_logout() {
     assert_eq!(r.status(), 403);
 
     // An application that asks for it loses the user's grants at logout.
-    let strict = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            true,
-        )
-        .await;
+    let strict = code_app(&server, true).await;
     let (mut browser, tokens) = signed_in(&server, &strict).await;
     let at = tokens["access_token"].as_str().expect("at").to_owned();
     assert!(server.is_active(&strict, &at).await);
@@ -925,14 +906,7 @@ async fn key_rotation_across_two_nodes() {
 #[tokio::test]
 async fn errors_of_the_oidc_endpoints_are_the_rfcs() {
     let server = TestServer::start().await;
-    let app = server
-        .oidc_app(
-            &[GrantType::AuthorizationCode],
-            None,
-            AccessTokenFormat::Opaque,
-            false,
-        )
-        .await;
+    let app = code_app(&server, false).await;
     let mut browser = Browser::new(&server);
     for (extra, error) in [
         ("&request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
