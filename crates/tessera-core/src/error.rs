@@ -27,6 +27,18 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 8628 section 3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 section 3.5: pending, and polled faster than the interval.
+    SlowDown,
+    /// RFC 8628 section 3.5: the device code expired before it was redeemed.
+    ExpiredToken,
+    /// RFC 7591 section 3.2.2: a redirect URI of the registration is refused.
+    InvalidRedirectUri,
+    /// RFC 7591 section 3.2.2: another field of the registration is refused.
+    InvalidClientMetadata,
+    /// RFC 7591 section 3.2.2: software statements are not accepted here.
+    UnapprovedSoftwareStatement,
 }
 
 impl ErrorCode {
@@ -49,6 +61,12 @@ impl ErrorCode {
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::UnapprovedSoftwareStatement => "unapproved_software_statement",
         }
     }
 }
@@ -90,6 +108,37 @@ impl OAuthError {
     pub fn unauthorized_client(description: &'static str) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }
+
+    /// An error whose description is built at run time. The caller keeps to the characters
+    /// RFC 6749 section 5.2 allows and puts no token or secret in it; text from a request
+    /// passes through [`safe_for_description`] first.
+    pub fn with_text(code: ErrorCode, description: String) -> Self {
+        Self {
+            code,
+            description: Some(Cow::Owned(description)),
+        }
+    }
+}
+
+/// `text` reduced to what an `error_description` may hold (RFC 6749 section 5.2: printable
+/// ASCII without `"` and `\`) and to at most `max_chars` characters, so a value from a
+/// request (a field name, a URI) can be named in an error without smuggling anything into the
+/// answer. Double quotes become single ones; anything else outside the set becomes `?`.
+pub fn safe_for_description(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            ' ' => ' ',
+            c if c.is_ascii_graphic() && c != '\\' => c,
+            _ => '?',
+        })
+        .take(max_chars)
+        .collect();
+    if text.chars().count() > max_chars {
+        out.push_str("...");
+    }
+    out
 }
 
 impl fmt::Display for OAuthError {
@@ -102,3 +151,18 @@ impl fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_from_request_values_keep_to_the_allowed_characters() {
+        assert_eq!(
+            safe_for_description("unknown field \"x\"", 64),
+            "unknown field 'x'"
+        );
+        assert_eq!(safe_for_description("a\\b\nc\u{e9}", 64), "a?b?c?");
+        assert_eq!(safe_for_description("abcdef", 3), "abc...");
+    }
+}

@@ -22,6 +22,8 @@ pub struct Lifetimes {
     pub refresh_token: i64,
     pub authorization_code: i64,
     pub id_token: i64,
+    /// How long a device code and its user code wait for the user (RFC 8628 section 3.2).
+    pub device_code: i64,
 }
 
 impl Default for Lifetimes {
@@ -31,6 +33,7 @@ impl Default for Lifetimes {
             refresh_token: 30 * 24 * 3600,
             authorization_code: 60,
             id_token: 3600,
+            device_code: 600,
         }
     }
 }

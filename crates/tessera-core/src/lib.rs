@@ -15,7 +15,11 @@
 //! - [`code`]: authorization codes: single use, bound to client, redirect URI and PKCE.
 //! - [`pkce`]: RFC 7636 challenges and verification.
 //! - [`token_request`]: the token endpoint's request vocabulary (section 4 and 6).
-//! - [`registration`]: registering a client (command line and pages alike), usernames.
+//! - [`registration`]: registering a client (command line, pages and dynamic registration
+//!   alike), usernames.
+//! - [`client_metadata`]: dynamic client registration (RFC 7591, RFC 7592): the metadata read
+//!   from JSON, the client information answered, initial access tokens.
+//! - [`device`]: the device authorization grant (RFC 8628): user codes, polling decisions.
 //! - [`revocation`]: RFC 7009 decisions.
 //! - [`introspection`]: RFC 7662 responses.
 //! - [`oidc`]: OpenID Connect claims: ID tokens, userinfo, JWT access tokens (RFC 9068).
@@ -24,8 +28,10 @@
 
 pub mod authorize;
 pub mod client;
+pub mod client_metadata;
 pub mod clock;
 pub mod code;
+pub mod device;
 pub mod entropy;
 pub mod error;
 pub mod form;

@@ -142,15 +142,23 @@ impl Registration {
             }
             _ => {}
         }
+        self.check_redirect_uris()?;
+        for origin in &self.allowed_origins {
+            validate_origin(origin).map_err(RegistrationError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// The rules on where a browser may be sent (redirect and post-logout URIs), part of
+    /// [`Registration::check`]; apart so that dynamic registration can answer their failures
+    /// with `invalid_redirect_uri` (RFC 7591 section 3.2.2).
+    pub fn check_redirect_uris(&self) -> Result<(), RegistrationError> {
         for uri in self
             .redirect_uris
             .iter()
             .chain(&self.post_logout_redirect_uris)
         {
             validate_redirect_uri(uri).map_err(RegistrationError::Invalid)?;
-        }
-        for origin in &self.allowed_origins {
-            validate_origin(origin).map_err(RegistrationError::Invalid)?;
         }
         let redirecting = [
             GrantType::AuthorizationCode,

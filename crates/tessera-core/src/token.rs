@@ -1,7 +1,8 @@
 //! Opaque tokens: a kind prefix, 256 bits of randomness, and a checksum.
 //!
 //! `tsat_` access token, `tsrt_` refresh token, `tsac_` authorization code, `tscs_` client
-//! secret, `tsse_` browser session. The prefix makes a leaked value recognisable to a person and to secret scanners;
+//! secret, `tsse_` browser session, `tsdc_` device code (RFC 8628), `tsra_` registration access
+//! token (RFC 7592), `tsia_` initial access token (RFC 7591). The prefix makes a leaked value recognisable to a person and to secret scanners;
 //! the CRC-32 suffix lets the server refuse a mistyped or made-up value without touching the
 //! store. Every character is URL-safe (`A-Z a-z 0-9 - _`), so values can be pasted into a form
 //! body unescaped. The store keeps only [`TokenDigest`], the SHA-256 of the whole string.
@@ -20,15 +21,24 @@ pub enum TokenKind {
     ClientSecret,
     /// A browser session cookie.
     Session,
+    /// The device code of the device authorization grant (RFC 8628 section 3.2).
+    DeviceCode,
+    /// What a dynamically registered client manages its registration with (RFC 7592).
+    RegistrationAccessToken,
+    /// What an operator hands out to allow dynamic registration (RFC 7591 section 3).
+    InitialAccessToken,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 5] = [
+    pub const ALL: [TokenKind; 8] = [
         Self::AccessToken,
         Self::RefreshToken,
         Self::AuthorizationCode,
         Self::ClientSecret,
         Self::Session,
+        Self::DeviceCode,
+        Self::RegistrationAccessToken,
+        Self::InitialAccessToken,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -38,6 +48,9 @@ impl TokenKind {
             Self::AuthorizationCode => "tsac_",
             Self::ClientSecret => "tscs_",
             Self::Session => "tsse_",
+            Self::DeviceCode => "tsdc_",
+            Self::RegistrationAccessToken => "tsra_",
+            Self::InitialAccessToken => "tsia_",
         }
     }
 }

@@ -27,7 +27,14 @@ pub enum TokenRequest {
         refresh_token: String,
         scope: Option<String>,
     },
+    /// RFC 8628 section 3.4: a device polling for the user's answer.
+    DeviceCode {
+        device_code: String,
+    },
 }
+
+/// The `grant_type` of the device authorization grant (RFC 8628 section 3.4).
+pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,6 +50,7 @@ impl TokenRequest {
             Self::Password { .. } => "password",
             Self::ClientCredentials { .. } => "client_credentials",
             Self::RefreshToken { .. } => "refresh_token",
+            Self::DeviceCode { .. } => DEVICE_CODE_GRANT_TYPE,
         }
     }
 
@@ -54,6 +62,7 @@ impl TokenRequest {
             Self::Password { .. } => Some(GrantType::Password),
             Self::ClientCredentials { .. } => Some(GrantType::ClientCredentials),
             Self::RefreshToken { .. } => None,
+            Self::DeviceCode { .. } => Some(GrantType::DeviceCode),
         }
     }
 
@@ -87,6 +96,9 @@ impl TokenRequest {
                     "The refresh_token parameter is missing.",
                 )?,
                 scope: optional("scope"),
+            }),
+            DEVICE_CODE_GRANT_TYPE => Ok(Self::DeviceCode {
+                device_code: required("device_code", "The device_code parameter is missing.")?,
             }),
             _ => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -146,5 +158,26 @@ mod tests {
             req("grant_type=refresh_token"),
             Err(ErrorCode::InvalidRequest)
         );
+        assert_eq!(
+            req("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"),
+            Err(ErrorCode::InvalidRequest),
+            "a poll without its device_code (DOT answers 500)"
+        );
+    }
+
+    #[test]
+    fn parses_a_device_poll() {
+        let r = req(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=tsdc_x",
+        )
+        .expect("valid");
+        assert_eq!(
+            r,
+            TokenRequest::DeviceCode {
+                device_code: "tsdc_x".into()
+            }
+        );
+        assert_eq!(r.required_grant_type(), Some(GrantType::DeviceCode));
+        assert_eq!(r.grant_type_name(), DEVICE_CODE_GRANT_TYPE);
     }
 }

@@ -9,8 +9,8 @@
 //!
 //! # Layout
 //! - [`clients`], [`users`], [`sessions`], [`codes`], [`grants`], [`keys`], [`consents`],
-//!   [`maintenance`]: one trait per aggregate with its record types; [`Store`] is all of them
-//!   together.
+//!   [`devices`], [`registrations`], [`maintenance`]: one trait per aggregate with its record
+//!   types; [`Store`] is all of them together.
 //! - [`sql`]: the SQL of every operation, written once for both SQL backends, which only
 //!   supply a connection ([`sql::SqlConn`]) and transactions ([`sql::Database`]).
 //! - [`janitor`]: background cleanup on any store.
@@ -21,10 +21,12 @@ pub mod clients;
 pub mod codes;
 pub mod conformance;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod janitor;
 pub mod keys;
 pub mod maintenance;
+pub mod registrations;
 pub mod sessions;
 pub mod sql;
 pub mod users;
@@ -32,9 +34,11 @@ pub mod users;
 pub use clients::{ClientStore, ClientUpdate, NewClient};
 pub use codes::CodeStore;
 pub use consents::{Consent, ConsentStore};
+pub use devices::{DeviceAnswer, DeviceStore};
 pub use grants::{GrantStore, GrantSummary, RotateOutcome};
 pub use keys::{KeyStore, StoredKey};
 pub use maintenance::{Maintenance, Purged};
+pub use registrations::{ClientRegistration, RegisterOutcome, RegistrationStore};
 pub use sessions::{NewSession, Session, SessionStore};
 pub use users::{NewUser, User, UserStore};
 
@@ -69,6 +73,8 @@ pub trait Store:
     + GrantStore
     + KeyStore
     + ConsentStore
+    + DeviceStore
+    + RegistrationStore
     + Maintenance
 {
 }
@@ -81,6 +87,8 @@ impl<T> Store for T where
         + GrantStore
         + KeyStore
         + ConsentStore
+        + DeviceStore
+        + RegistrationStore
         + Maintenance
 {
 }
@@ -89,7 +97,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        ClientStore, CodeStore, ConsentStore, GrantStore, KeyStore, Maintenance, SessionStore,
-        Store, UserStore,
+        ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore, Maintenance,
+        RegistrationStore, SessionStore, Store, UserStore,
     };
 }

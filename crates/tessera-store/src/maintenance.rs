@@ -11,7 +11,8 @@ pub struct Purged {
     pub grants: u64,
     pub access_tokens: u64,
     pub refresh_tokens: u64,
-    /// Authorization codes, sessions, remembered consents and retired signing keys.
+    /// Authorization codes, device codes, sessions, remembered consents and retired signing
+    /// keys.
     pub other: u64,
 }
 
@@ -35,7 +36,8 @@ pub trait Maintenance: Send + Sync + 'static {
 
     /// Deletes at most `batch` rows of each kind that can no longer matter: revoked tokens
     /// and grants (at once: a revoked token answers exactly as an unknown one), expired
-    /// tokens, grants all of whose tokens are gone, expired codes, sessions and consents,
+    /// tokens, grants all of whose tokens are gone, expired codes, device codes, sessions and
+    /// consents,
     /// signing keys no longer published. Used refresh
     /// tokens and codes stay until they expire, so a replay is still recognised.
     async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged>;

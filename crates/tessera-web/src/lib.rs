@@ -13,8 +13,9 @@
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
 //! - [`ratelimit`]: failure counters per client, user and address.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
-//! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health; and the pages:
-//!   authorization (sign-in and consent), accounts, applications, authorized tokens, each
+//! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health, device
+//!   authorization and dynamic client registration; and the pages: authorization (sign-in and
+//!   consent), the device verification page, accounts, applications, authorized tokens, each
 //!   with the typed context of its templates.
 //! - [`html`]: rendering the askama templates of `templates/` (one layout, `base.html`, that
 //!   every page extends), their escaper, error pages, the stylesheet, security headers.
@@ -44,7 +45,7 @@ use axum::middleware::map_response;
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use state::{AppState, Settings};
+pub use state::{AppState, DynamicRegistration, Settings};
 
 /// Registers `route` at `path` with and without its trailing slash (docs/behaviour.md,
 /// "Requests"), so both spellings share one method router and so one 405 + `Allow`.
@@ -60,10 +61,33 @@ fn at_both(
 }
 
 /// The API for clients: JSON answers; the token and revocation endpoints answer CORS (their
-/// handlers decide per client, so CORS is not a layer).
-fn api_routes() -> Router<AppState> {
-    use handlers::{introspect, revoke, token, userinfo};
+/// handlers decide per client, so CORS is not a layer). The registration endpoints exist only
+/// when dynamic registration is on: otherwise they are 404 like any unknown path.
+fn api_routes(registration: DynamicRegistration) -> Router<AppState> {
+    use handlers::{device, introspect, registration, revoke, token, userinfo};
     let mut r = Router::new();
+    r = at_both(
+        r,
+        paths::DEVICE_AUTHORIZATION,
+        handlers::post_only(device::device_authorization),
+    );
+    if registration != DynamicRegistration::Off {
+        r = at_both(
+            r,
+            paths::REGISTER,
+            handlers::post_only(registration::register),
+        );
+        r = at_both(
+            r,
+            paths::REGISTER_CLIENT_ROUTE,
+            axum::routing::get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete)
+                .fallback(|| async {
+                    error::ApiError::method_not_allowed("GET, HEAD, PUT, DELETE")
+                }),
+        );
+    }
     r = at_both(r, paths::TOKEN, cors::post_endpoint(token::token));
     r = at_both(r, paths::REVOKE, cors::post_endpoint(revoke::revoke));
     r = at_both(
@@ -81,12 +105,17 @@ fn api_routes() -> Router<AppState> {
 /// The pages for people: HTML, and every answer (page, redirect, error, 405) carries the
 /// security headers, added here once rather than by each handler.
 fn page_routes() -> Router<AppState> {
-    use handlers::{account, applications, authorize, authorized_tokens, end_session};
+    use handlers::{account, applications, authorize, authorized_tokens, device, end_session};
     let mut r = Router::new();
     r = at_both(
         r,
         paths::AUTHORIZE,
         handlers::get_post(authorize::authorize_get, authorize::authorize_post),
+    );
+    r = at_both(
+        r,
+        paths::DEVICE,
+        handlers::get_post(device::device_get, device::device_post),
     );
     r = at_both(
         r,
@@ -166,7 +195,7 @@ fn discovery_routes(issuer: &str) -> Router<AppState> {
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(api_routes())
+        .merge(api_routes(state.settings.dynamic_registration))
         .merge(page_routes())
         .merge(discovery_routes(&state.settings.issuer))
         .fallback(handlers::not_found)

@@ -12,11 +12,19 @@ pub const TOKEN: &str = "/o/token/";
 pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
 pub const USERINFO: &str = "/o/userinfo/";
+/// RFC 8628 section 3.1: where a device asks for a device code and a user code.
+pub const DEVICE_AUTHORIZATION: &str = "/o/device-authorization/";
+/// RFC 7591: dynamic client registration (routed only when it is on).
+pub const REGISTER: &str = "/o/register/";
+/// RFC 7592: a dynamically registered client's configuration endpoint.
+pub const REGISTER_CLIENT_ROUTE: &str = "/o/register/{id}/";
 /// The JWKS: the public signing keys (a file, so without a trailing slash, routed as written).
 pub const JWKS: &str = "/o/.well-known/jwks.json";
 
 // Pages: HTML for people.
 pub const AUTHORIZE: &str = "/o/authorize/";
+/// RFC 8628 section 3.3: where a user enters a device's user code (the `verification_uri`).
+pub const DEVICE: &str = "/o/device/";
 pub const LOGIN: &str = "/accounts/login/";
 pub const LOGOUT: &str = "/accounts/logout/";
 pub const APPLICATIONS: &str = "/o/applications/";
@@ -64,6 +72,19 @@ pub fn authorized_token_delete(id: impl Display) -> String {
 
 pub fn consent_delete(client_id: impl Display) -> String {
     fill(CONSENT_DELETE_ROUTE, client_id)
+}
+
+/// A registered client's configuration endpoint path (`registration_client_uri`).
+pub fn register_client(client_id: impl Display) -> String {
+    fill(REGISTER_CLIENT_ROUTE, client_id)
+}
+
+/// The verification page with a user code filled in (`verification_uri_complete`).
+pub fn device_with_code(user_code: &str) -> String {
+    format!(
+        "{DEVICE}?user_code={}",
+        tessera_core::form::encode(user_code)
+    )
 }
 
 /// The path of an issuer URL (`/o` for `https://id.example/o/`), empty when it has none.
@@ -174,6 +195,11 @@ mod tests {
         assert_eq!(application_update(7), "/o/applications/7/update/");
         assert_eq!(application_delete("x"), "/o/applications/x/delete/");
         assert_eq!(authorized_token_delete(3), "/o/authorized_tokens/3/delete/");
+        assert_eq!(register_client("abc"), "/o/register/abc/");
+        assert_eq!(
+            device_with_code("WDJB-MJHT"),
+            "/o/device/?user_code=WDJB-MJHT"
+        );
         assert_eq!(
             login_then("/o/applications/1/"),
             "/accounts/login/?next=%2Fo%2Fapplications%2F1%2F"

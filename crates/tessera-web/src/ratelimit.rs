@@ -37,6 +37,12 @@ pub enum Key {
     Client(String),
     User(String),
     Address(IpAddr),
+    /// A browser session entering device user codes (RFC 8628 section 5.1), by a fingerprint
+    /// of its cookie's digest.
+    Session(String),
+    /// Dynamic client registrations from one address (each attempt counts, not only
+    /// failures).
+    Registration(IpAddr),
 }
 
 /// Entries kept before expired windows are swept.
@@ -60,6 +66,21 @@ impl RateLimiter {
             Key::Address(_) => self.settings.per_address,
             _ => self.settings.per_principal,
         }
+    }
+
+    /// The seconds to wait when any key is already over its limit, without counting anything:
+    /// checked before a guess is even looked at, so that over the limit a right guess is
+    /// answered exactly like a wrong one.
+    pub fn retry_after(&self, keys: &[Key], now: UnixTime) -> Option<u64> {
+        let window = self.settings.window_seconds.max(1);
+        let map = self.windows.lock().ok()?;
+        keys.iter()
+            .filter_map(|key| {
+                let (start, count) = map.get(key)?;
+                (now < start + window && *count > self.limit(key))
+                    .then(|| (start + window - now).max(1) as u64)
+            })
+            .max()
     }
 
     /// Records one failure for each key; returns the seconds to wait when any of them is now
@@ -121,5 +142,32 @@ mod tests {
         }
         let keys = [Key::Client("c9".into()), Key::Address(ip)];
         assert_eq!(limiter.record_failure(&keys, 3), Some(7));
+    }
+
+    #[test]
+    fn retry_after_checks_without_counting() {
+        let limiter = RateLimiter::new(RateLimitSettings {
+            window_seconds: 60,
+            per_principal: 2,
+            per_address: 10,
+        });
+        let keys = [Key::Session("s".into())];
+        for _ in 0..10 {
+            assert_eq!(
+                limiter.retry_after(&keys, 1000),
+                None,
+                "checking counts nothing"
+            );
+        }
+        limiter.record_failure(&keys, 1000);
+        limiter.record_failure(&keys, 1000);
+        assert_eq!(
+            limiter.retry_after(&keys, 1000),
+            None,
+            "at the limit, not over"
+        );
+        assert_eq!(limiter.record_failure(&keys, 1000), Some(60));
+        assert_eq!(limiter.retry_after(&keys, 1030), Some(30));
+        assert_eq!(limiter.retry_after(&keys, 1060), None, "a new window");
     }
 }

@@ -17,6 +17,29 @@ use crate::client_auth::SecretCache;
 use crate::keyring::KeyRing;
 use crate::ratelimit::{RateLimitSettings, RateLimiter};
 
+/// Whether clients may register themselves (RFC 7591), the `dynamic_registration` setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DynamicRegistration {
+    /// No registration endpoint at all: 404, and the metadata does not name one.
+    #[default]
+    Off,
+    /// Anyone may register a client (rate limited per address).
+    Open,
+    /// Only with an initial access token (`tessera registration-token create`) as a Bearer.
+    Token,
+}
+
+impl DynamicRegistration {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "off" => Some(Self::Off),
+            "open" => Some(Self::Open),
+            "token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+}
+
 /// What the HTTP layer needs to know; the binary builds it from its configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -35,6 +58,7 @@ pub struct Settings {
     pub jwt_access_token_seconds: i64,
     /// How long a user's approval of an application is remembered.
     pub consent_seconds: i64,
+    pub dynamic_registration: DynamicRegistration,
 }
 
 impl Settings {
@@ -49,6 +73,7 @@ impl Settings {
             session_seconds: 12 * 3600,
             jwt_access_token_seconds: 300,
             consent_seconds: 90 * 24 * 3600,
+            dynamic_registration: DynamicRegistration::Off,
         }
     }
 

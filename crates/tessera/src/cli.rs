@@ -142,6 +142,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Initial access tokens for dynamic client registration (dynamic_registration = token).
+    RegistrationToken {
+        #[command(subcommand)]
+        command: RegistrationTokenCommand,
+    },
     /// Issue access tokens directly (service tokens, tests, load tests).
     Createtoken {
         client_id: String,
@@ -179,6 +184,21 @@ pub enum KeysCommand {
     /// Remove a retired key now: it leaves the JWKS and what it signed no longer verifies.
     Retire {
         kid: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Make an initial access token (RFC 7591): printed once, stored as its digest. A client
+    /// registers at /o/register/ with it as a Bearer token.
+    Create {
+        /// How many clients it may register; default: no limit.
+        #[arg(long, value_name = "N")]
+        max_clients: Option<u32>,
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         store: StoreArgs,
     },

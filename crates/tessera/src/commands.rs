@@ -22,7 +22,7 @@ use tessera_store_postgres::{PostgresStore, is_postgres_url};
 use tessera_store_sqlite::SqliteStore;
 use tessera_web::AppState;
 
-use crate::cli::{Command, CreateApplication, KeysCommand};
+use crate::cli::{Command, CreateApplication, KeysCommand, RegistrationTokenCommand};
 use crate::config::{self, Config, LogFormat, Overrides, redact_url};
 use crate::keys;
 
@@ -140,6 +140,17 @@ pub async fn run(command: Command) -> CommandResult {
             revoke(&config, user, client, json).await
         }
         Command::Keys { command } => keys_command(command).await,
+        Command::RegistrationToken {
+            command:
+                RegistrationTokenCommand::Create {
+                    max_clients,
+                    json,
+                    store,
+                },
+        } => {
+            let config = load_config(&store.overrides, "warn")?;
+            create_registration_token(&config, max_clients, json).await
+        }
         Command::Createtoken {
             client_id,
             user,
@@ -504,4 +515,34 @@ async fn create_tokens(
         }
     }
     Ok(lines.join("\n"))
+}
+
+/// `tessera registration-token create`: an initial access token for dynamic registration,
+/// printed once; the store keeps its digest and counts the clients registered with it.
+async fn create_registration_token(
+    config: &Config,
+    max_clients: Option<u32>,
+    as_json: bool,
+) -> CommandResult {
+    if max_clients == Some(0) {
+        return Err(anyhow!("--max-clients must be at least 1"));
+    }
+    let store = open_store(config, true).await?;
+    let token = tessera_core::token::generate(
+        tessera_core::token::TokenKind::InitialAccessToken,
+        &*entropy(),
+    );
+    store
+        .insert_initial_access_token(&token.digest, max_clients.map(i64::from), clock().now())
+        .await?;
+    if config.dynamic_registration != tessera_web::DynamicRegistration::Token {
+        tracing::warn!(
+            "dynamic_registration is not \"token\": the server does not ask for this token until it is"
+        );
+    }
+    if as_json {
+        Ok(json!({"initial_access_token": token.text, "max_clients": max_clients}).to_string())
+    } else {
+        Ok(token.text)
+    }
 }

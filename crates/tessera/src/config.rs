@@ -20,6 +20,7 @@ use tessera_core::scope::{Scope, ScopePolicy};
 use tessera_store_postgres::PoolSettings;
 use tessera_web::Settings;
 use tessera_web::ratelimit::RateLimitSettings;
+use tessera_web::state::DynamicRegistration;
 
 /// Why the configuration was refused. Typed, unlike the binary's errors, because its callers
 /// (and tests) tell a file problem from a bad value, and because an unreadable file keeps its
@@ -198,6 +199,8 @@ keys! {
     authorization_code_expire_seconds: i64 =
         Lifetimes::default().authorization_code, positive_seconds;
     id_token_expire_seconds: i64 = Lifetimes::default().id_token, positive_seconds;
+    /// How long a device code and its user code wait for the user (RFC 8628).
+    device_code_expire_seconds: i64 = Lifetimes::default().device_code, positive_seconds;
     /// Seconds between janitor runs; 0 turns the janitor off.
     janitor_interval_seconds: u64 = 300, whole_number;
     /// Rows deleted per statement, kept within 1 to 1,000,000.
@@ -235,6 +238,12 @@ keys! {
     jwt_access_token_expire_seconds: i64 = 300, positive_seconds;
     /// How long a user's approval of an application is remembered.
     consent_expire_seconds: i64 = 90 * 24 * 3600, positive_seconds;
+    /// Dynamic client registration (RFC 7591/7592) at /o/register/: off (no endpoint), open
+    /// (anyone, rate limited per address) or token (an initial access token from
+    /// `tessera registration-token create` as a Bearer).
+    dynamic_registration: DynamicRegistration = "off", |text: &str| {
+        DynamicRegistration::parse(text).ok_or_else(|| format!("{text:?} is not off, open or token"))
+    };
     /// File holding the key-encryption key that seals the signing keys in the store; every
     /// node of a deployment needs the same file. Empty: beside the SQLite database
     /// (DATABASE.kek), or tessera.kek in the working directory for PostgreSQL; made (0600)
@@ -344,6 +353,7 @@ impl Config {
             refresh_token: self.refresh_token_expire_seconds,
             authorization_code: self.authorization_code_expire_seconds,
             id_token: self.id_token_expire_seconds,
+            device_code: self.device_code_expire_seconds,
         }
     }
 
@@ -385,6 +395,7 @@ impl Config {
             session_seconds: self.session_expire_seconds,
             jwt_access_token_seconds: self.jwt_access_token_expire_seconds,
             consent_seconds: self.consent_expire_seconds,
+            dynamic_registration: self.dynamic_registration,
         }
     }
 
@@ -569,7 +580,9 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://tessera.db");
         assert_eq!(c.issuer, "http://127.0.0.1:8000/o");
         assert_eq!(c.lifetimes(), Lifetimes::default());
+        assert_eq!(c.lifetimes().device_code, 600);
         assert_eq!(c.scope_policy(), ScopePolicy::default());
+        assert_eq!(c.dynamic_registration, DynamicRegistration::Off);
     }
 
     #[test]
@@ -635,6 +648,8 @@ mod tests {
             ("TESSERA_DATABASE_URL", "mysql://x"),
             ("TESSERA_DATABASE_POOL_MAX_SIZE", "0"),
             ("TESSERA_DEFAULT_SCOPES", "read nuke"),
+            ("TESSERA_DYNAMIC_REGISTRATION", "yes"),
+            ("TESSERA_DEVICE_CODE_EXPIRE_SECONDS", "0"),
         ] {
             assert!(
                 load(&env(&[(k, v)]), &Overrides::default()).is_err(),

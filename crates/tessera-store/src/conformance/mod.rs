@@ -7,9 +7,11 @@
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod maintenance;
+pub mod registrations;
 pub mod sessions;
 pub mod users;
 
@@ -60,7 +62,12 @@ macro_rules! store_conformance_tests {
             maintenance::purge_respects_the_batch_size,
             maintenance::ping_answers,
             keys::signing_keys_rotate_and_stay_published,
-            consents::consents_are_remembered_until_forgotten_or_expired
+            consents::consents_are_remembered_until_forgotten_or_expired,
+            devices::device_codes_are_answered_once_and_redeemed_once,
+            devices::concurrent_device_redemptions_have_one_winner,
+            devices::purge_deletes_expired_device_codes,
+            registrations::registrations_are_read_renewed_and_deleted_with_their_token,
+            registrations::initial_access_tokens_count_and_cap_registrations
         );
     };
     (@cases $make:path; $($module:ident :: $case:ident),*) => {

@@ -16,9 +16,9 @@ macro_rules! client_columns {
          algorithm, access_token_format, logout_revokes_grants, created_at"
     };
 }
-const COLUMNS: &str = client_columns!();
+pub(crate) const COLUMNS: &str = client_columns!();
 
-fn client_from_row(mut r: Row) -> StoreResult<Client> {
+pub(crate) fn client_from_row(mut r: Row) -> StoreResult<Client> {
     let id = r.take()?;
     let client_id = r.take()?;
     let name = r.take()?;
@@ -55,7 +55,7 @@ fn grant_types_column(grant_types: &[GrantType]) -> String {
         .join(",")
 }
 
-async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
+pub(crate) async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
     let (kind, hash) = secret_columns(&new.secret);
     let sql = format!(
         "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
@@ -126,7 +126,7 @@ async fn of_user(c: &mut dyn SqlConn, user_id: i64) -> StoreResult<Vec<Client>> 
         .collect()
 }
 
-async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
+pub(crate) async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
     let n = c
         .execute(
             "UPDATE clients SET name = $2, grant_types = $3, redirect_uris = $4, \

@@ -40,10 +40,11 @@ const TOKEN_DELETIONS: [Deletion; 4] = [
     },
 ];
 
-/// Grants go once revoked or expired and without tokens; codes, sessions and remembered
-/// consents once expired (a used code stays until then, so a replay is still recognised and
-/// revokes its grant); retired signing keys once nothing they signed can still be valid.
-const OTHER_DELETIONS: [Deletion; 6] = [
+/// Grants go once revoked or expired and without tokens; codes, device codes, sessions and
+/// remembered consents once expired (a used code stays until then, so a replay is still
+/// recognised and revokes its grant); retired signing keys once nothing they signed can still
+/// be valid.
+const OTHER_DELETIONS: [Deletion; 7] = [
     Deletion {
         table: "grants",
         key: "id",
@@ -73,6 +74,11 @@ const OTHER_DELETIONS: [Deletion; 6] = [
         table: "signing_keys",
         key: "kid",
         filter: "publish_until <= $1",
+    },
+    Deletion {
+        table: "device_codes",
+        key: "digest",
+        filter: "expires_at <= $1",
     },
 ];
 

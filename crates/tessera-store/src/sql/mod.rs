@@ -14,15 +14,17 @@
 //! - this module: [`SqlConn`], [`Database`], parameters, values and rows.
 //! - [`columns`]: how records map to column values; [`schema`]: the migrations.
 //! - one module per aggregate: [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`keys`], [`consents`], [`maintenance`].
+//!   [`keys`], [`consents`], [`devices`], [`registrations`], [`maintenance`].
 
 pub mod clients;
 pub mod codes;
 pub mod columns;
 pub mod consents;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod maintenance;
+pub mod registrations;
 pub mod schema;
 pub mod sessions;
 pub mod users;

@@ -8,10 +8,11 @@
 use super::Dialect;
 
 /// The migrations in order.
-const TEMPLATES: [&str; 3] = [
+const TEMPLATES: [&str; 4] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
+    include_str!("schema/v4.sql"),
 ];
 
 /// How many templates PostgreSQL's version 1 holds.
@@ -74,8 +75,8 @@ mod tests {
                 assert!(!code.contains('{'), "{dialect:?}: {code}");
             }
         }
-        assert_eq!(migrations(Dialect::Sqlite).len(), 3);
-        assert_eq!(migrations(Dialect::Postgres).len(), 2);
+        assert_eq!(migrations(Dialect::Sqlite).len(), 4);
+        assert_eq!(migrations(Dialect::Postgres).len(), 3);
         assert!(migrations(Dialect::Postgres)[0].contains("BIGSERIAL PRIMARY KEY"));
         assert!(migrations(Dialect::Sqlite)[1].contains("WITHOUT ROWID"));
     }

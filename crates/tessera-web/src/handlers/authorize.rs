@@ -27,7 +27,7 @@ use crate::signing;
 use crate::state::AppState;
 
 /// Human descriptions of the scopes shown on the consent page.
-fn describe_scope(scope: &str) -> &str {
+pub(crate) fn describe_scope(scope: &str) -> &str {
     match scope {
         "read" => "Read your data",
         "write" => "Change your data",
@@ -222,19 +222,25 @@ async fn remember_consent(
         .await
 }
 
+/// The consent page, shared with the device page (RFC 8628 section 5.4 asks for the same
+/// question, with the device's user code instead of a redirect).
 #[derive(Template)]
 #[template(path = "consent.html")]
-struct ConsentPage<'a> {
-    layout: Layout<'a>,
-    client_name: &'a str,
-    username: &'a str,
+pub(crate) struct ConsentPage<'a> {
+    pub layout: Layout<'a>,
+    pub client_name: &'a str,
+    pub username: &'a str,
     /// What each requested scope allows, in words.
-    scopes: Vec<&'a str>,
+    pub scopes: Vec<&'a str>,
     /// Where the user will be sent back: the redirect URI's host, which they can recognise.
-    host: &'a str,
-    /// The authorization request, carried through the form so the POST can validate it again.
-    request: Vec<(&'a str, &'a str)>,
-    csrf: &'a str,
+    pub host: Option<&'a str>,
+    /// The device's user code, for the user to compare with their screen.
+    pub user_code: Option<&'a str>,
+    /// Where the form posts its answer.
+    pub action: &'a str,
+    /// The request, carried through the form so the POST can check it again.
+    pub request: Vec<(&'a str, &'a str)>,
+    pub csrf: &'a str,
 }
 
 fn consent_page(
@@ -257,7 +263,9 @@ fn consent_page(
         client_name: &valid.client.name,
         username: &user.user.username,
         scopes: valid.scope.iter().map(describe_scope).collect(),
-        host,
+        host: Some(host),
+        user_code: None,
+        action: paths::AUTHORIZE,
         // `prompt` was answered by showing this page; asking again would loop.
         request: request
             .pairs()

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tessera_core::authorize::ResponseType;
 use tessera_core::registration::SIGNING_ALGORITHMS;
+use tessera_core::token_request::DEVICE_CODE_GRANT_TYPE;
 
 use crate::error::{ApiError, json_response};
 use crate::paths;
-use crate::state::AppState;
+use crate::state::{AppState, DynamicRegistration};
 
 const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
@@ -44,7 +45,7 @@ fn document(state: &AppState) -> Value {
     let response_types: Vec<&str> = ResponseType::ALL.iter().map(|r| r.as_str()).collect();
     let mut claims = CLAIMS.to_vec();
     claims.push("email_verified");
-    json!({
+    let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": paths::endpoint(issuer, paths::AUTHORIZE),
         "token_endpoint": paths::endpoint(issuer, paths::TOKEN),
@@ -53,7 +54,8 @@ fn document(state: &AppState) -> Value {
         "userinfo_endpoint": paths::endpoint(issuer, paths::USERINFO),
         "end_session_endpoint": paths::endpoint(issuer, paths::END_SESSION),
         "jwks_uri": paths::endpoint(issuer, paths::JWKS),
-        "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token"],
+        "device_authorization_endpoint": paths::endpoint(issuer, paths::DEVICE_AUTHORIZATION),
+        "grant_types_supported": ["authorization_code", "implicit", "password", "client_credentials", "refresh_token", DEVICE_CODE_GRANT_TYPE],
         "response_types_supported": response_types,
         "response_modes_supported": ["query", "fragment"],
         "code_challenge_methods_supported": pkce_methods,
@@ -69,7 +71,12 @@ fn document(state: &AppState) -> Value {
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-    })
+    });
+    // Named only when clients may register (RFC 8414 section 2, RFC 7591 section 3).
+    if state.settings.dynamic_registration != DynamicRegistration::Off {
+        document["registration_endpoint"] = paths::endpoint(issuer, paths::REGISTER).into();
+    }
+    document
 }
 
 /// A public, cacheable JSON document: any origin may read it (browser clients discover too).

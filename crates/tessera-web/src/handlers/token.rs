@@ -1,10 +1,11 @@
-//! The token endpoint (RFC 6749 sections 4.3, 4.4, 5 and 6).
+//! The token endpoint (RFC 6749 sections 4.3, 4.4, 5 and 6; RFC 8628 section 3.4).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use tessera_core::client::{Client, GrantType};
 use tessera_core::code::{CodeDecision, decide_code};
+use tessera_core::device::{PollDecision, decide_poll};
 use tessera_core::error::OAuthError;
 use tessera_core::grant::{
     self, Issuance, NewGrant, RefreshDecision, TokenType, check_grant_allowed, decide_refresh,
@@ -69,6 +70,9 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
                 code_verifier.as_deref(),
             )
             .await?
+        }
+        TokenRequest::DeviceCode { device_code } => {
+            poll_device(state, &client, &device_code).await?
         }
     };
     Ok(json(StatusCode::OK, &issuance.response))
@@ -294,6 +298,83 @@ async fn refresh(
                 let outcome = state.store.rotate_refresh_token(rotation).await?;
                 if outcome == RotateOutcome::Rotated {
                     add_id_token(state, client, &mut issuance, user_id, auth_time, None).await?;
+                    return Ok(issuance);
+                }
+            }
+        }
+    }
+    Err(invalid())
+}
+
+/// The device authorization grant (RFC 8628 section 3.4): a device polls until its user
+/// answers. An approved code gives exactly one token response, however many polls race for
+/// it (the store redeems it once); the others see it spent.
+async fn poll_device(
+    state: &AppState,
+    client: &Client,
+    presented: &str,
+) -> Result<Issuance, ApiError> {
+    let invalid = || ApiError::from(OAuthError::invalid_grant("The device code is invalid."));
+    if token::recognise(presented) != Some(TokenKind::DeviceCode) {
+        return Err(invalid());
+    }
+    let digest = TokenDigest::of(presented);
+    // Two attempts, as for codes: a concurrent poll may redeem between read and write, and
+    // the second read then sees the code spent.
+    for _ in 0..2 {
+        let now = state.now();
+        let found = state.store.find_device_code(&digest).await?;
+        match decide_poll(found.as_ref(), client, now) {
+            PollDecision::Refuse(e) => return Err(e.into()),
+            PollDecision::Wait { interval, error } => {
+                state
+                    .store
+                    .record_device_poll(&digest, now, interval)
+                    .await?;
+                return Err(error.into());
+            }
+            PollDecision::Redeem {
+                user_id,
+                scope,
+                auth_time,
+            } => {
+                let mut issuance = grant::mint(
+                    &*state.entropy,
+                    now,
+                    &state.settings.lifetimes_for(client),
+                    &scope,
+                    client.may_refresh().then_some(&scope),
+                );
+                format_access_token(state, client, &mut issuance, Some(user_id), Some(auth_time))
+                    .await?;
+                let redeemed = state
+                    .store
+                    .redeem_device_code(
+                        &digest,
+                        now,
+                        NewGrant {
+                            client_pk: client.id,
+                            user_id: Some(user_id),
+                            kind: GrantType::DeviceCode,
+                            scope: scope.to_string(),
+                            created_at: now,
+                            expires_at: issuance.lives_until(),
+                            auth_time: Some(auth_time),
+                        },
+                        issuance.access_token.clone(),
+                        issuance.refresh_token.clone(),
+                    )
+                    .await?;
+                if redeemed.is_some() {
+                    add_id_token(
+                        state,
+                        client,
+                        &mut issuance,
+                        Some(user_id),
+                        Some(auth_time),
+                        None,
+                    )
+                    .await?;
                     return Ok(issuance);
                 }
             }
