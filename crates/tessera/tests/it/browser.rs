@@ -429,3 +429,66 @@ async fn sign_in_with_openid_connect_and_sign_out_in_a_real_browser() {
     assert_eq!(c.title().await.expect("title"), "Sign in · Tessera");
     chrome.client.clone().close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_a_device_in_a_real_browser() {
+    use crate::device::{poll, start, tv_app};
+
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let app = tv_app(&server).await;
+    let d = start(&server, &app, "read").await;
+    let device_code = d["device_code"].as_str().expect("device_code").to_owned();
+    let user_code = d["user_code"].as_str().expect("user_code").to_owned();
+    let pending = poll(&server, &app, &device_code).await;
+    assert_eq!(pending.status(), 400, "waiting for the user");
+
+    // The user scans the TV's QR code: verification_uri_complete, on a phone's browser.
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(d["verification_uri_complete"].as_str().expect("uri"))
+        .await
+        .expect("open");
+    wait_for(c, "#username").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "#user_code").await;
+    let filled = c
+        .find(Locator::Css("#user_code"))
+        .await
+        .expect("field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        filled.as_deref(),
+        Some(user_code.as_str()),
+        "the code came with the link"
+    );
+    screenshot(c, "device-code").await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "button[name=allow]").await;
+    let consent = c.source().await.expect("source");
+    assert!(consent.contains("Test app") && consent.contains(&user_code));
+    screenshot(c, "device-consent").await;
+    click(c, "button[name=allow]").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//h1[contains(., 'Device connected')]"))
+        .await
+        .expect("the approval is confirmed");
+    screenshot(c, "device-connected").await;
+
+    server.advance(5);
+    let r = poll(&server, &app, &device_code).await;
+    assert_eq!(r.status(), 200);
+    let tokens: serde_json::Value = r.json().await.expect("json");
+    let introspector = server.confidential().await;
+    assert!(
+        server
+            .is_active(&introspector, tokens["access_token"].as_str().expect("at"))
+            .await
+    );
+    chrome.client.clone().close().await.expect("close");
+}

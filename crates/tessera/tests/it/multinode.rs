@@ -367,3 +367,52 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     assert!(second.is_none());
     drop(node);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_polling_two_nodes_at_once_gets_one_token_response() {
+    use crate::device::{answer, start, tv_app};
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    a.user("alice", "pw").await;
+    let app = tv_app(&a).await;
+    let d = start(&a, &app, "read").await;
+    let mut phone = crate::common::Browser::new(&b);
+    phone.sign_in("alice", "pw").await;
+    let (status, _) = answer(&mut phone, d["user_code"].as_str().expect("code"), "allow").await;
+    assert_eq!(status, 200, "approved through node B");
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let url = if i % 2 == 0 {
+            a.url(paths::TOKEN)
+        } else {
+            b.url(paths::TOKEN)
+        };
+        let http = a.http.clone();
+        let body = format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={}&client_id={}",
+            d["device_code"].as_str().expect("code"),
+            app.id
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.expect("json");
+            (status, body["error"].as_str().unwrap_or("").to_owned())
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            (200, _) => ok += 1,
+            (400, e) => assert_eq!(e, "invalid_grant"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one token response per approval");
+}
