@@ -541,8 +541,9 @@ pub fn check_update(update: &ClientMetadata, client: &Client) -> Result<(), OAut
             method: crate::client::AuthMethod::Post,
         };
         if client.check_secret(&presented) != crate::client::SecretCheck::Valid {
-            return Err(OAuthError::invalid_request(
-                "The client_secret does not match the client's current secret; a client cannot choose its secret.",
+            return Err(metadata_error(
+                "client_secret does not match the client's current secret; a client cannot choose its secret."
+                    .into(),
             ));
         }
     }
@@ -832,7 +833,7 @@ mod tests {
         client.secret = crate::client::SecretHash::sha256_of("t");
         assert_eq!(
             check_update(&m, &client).map_err(|e| e.code),
-            Err(ErrorCode::InvalidRequest),
+            Err(ErrorCode::InvalidClientMetadata),
             "a wrong secret"
         );
         client.secret = crate::client::SecretHash::sha256_of("s");

@@ -69,3 +69,35 @@ async fn health_and_readiness() {
         assert_eq!(r.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn both_documents_name_the_device_authorization_endpoint() {
+    let server = crate::common::TestServer::start().await;
+    for path in [
+        paths::AUTHORIZATION_SERVER_METADATA,
+        paths::OPENID_CONFIGURATION,
+    ] {
+        let m: serde_json::Value = server
+            .http
+            .get(server.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            m["device_authorization_endpoint"],
+            server.url(paths::DEVICE_AUTHORIZATION).as_str(),
+            "{path}: RFC 8628 section 4"
+        );
+        let grants = m["grant_types_supported"].as_array().expect("grant types");
+        assert!(
+            grants
+                .iter()
+                .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code"),
+            "{path}"
+        );
+        assert!(m.get("registration_endpoint").is_none(), "off by default");
+    }
+}

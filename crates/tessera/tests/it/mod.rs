@@ -14,6 +14,7 @@ pub mod input;
 pub mod introspect;
 pub mod metadata;
 pub mod oidc;
+pub mod registration;
 pub mod revoke;
 pub mod token;
 pub mod user_pages;
