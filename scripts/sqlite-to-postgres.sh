@@ -41,7 +41,12 @@ tables=(
   "sessions|digest, user_id, created_at, expires_at"
   "signing_keys|kid, algorithm, private_key, public_jwk, created_at, retired_at, publish_until"
   "consents|user_id, client_id, scope, granted_at, expires_at"
+  "device_codes|digest, user_code, client_id, scope, poll_interval, created_at, expires_at, last_polled_at, status, user_id, auth_time, answered_at, used_at, grant_id"
+  "initial_access_tokens|id, digest, max_clients, clients_registered, created_at"
+  "client_registrations|client_id, access_token, initial_access_token, token_endpoint_auth_method, scope, client_uri, logo_uri, tos_uri, policy_uri, contacts"
 )
+# Binary columns: they travel as hex.
+bytes_columns=(digest private_key user_code access_token)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,12 +55,15 @@ trap 'rm -rf "$work"' EXIT
   for entry in "${tables[@]}"; do
     table=${entry%%|*}
     columns=${entry#*|}
-    select=$(echo "$columns" | sed 's/\bdigest\b/hex(digest)/; s/\bprivate_key\b/hex(private_key)/')
+    select=$columns
+    for bytes in "${bytes_columns[@]}"; do
+      select=$(echo "$select" | sed "s/\b$bytes\b/hex($bytes)/")
+    done
     sqlite3 -csv "$src" "SELECT $select FROM $table" > "$work/$table.csv"
     # Booleans are stored as 0/1 in SQLite.
     echo "CREATE TEMP TABLE import_$table AS SELECT * FROM $table WITH NO DATA;"
-    for bytes in digest private_key; do
-      if [[ $columns == *"$bytes"* ]]; then
+    for bytes in "${bytes_columns[@]}"; do
+      if [[ ", $columns," == *", $bytes,"* ]]; then
         echo "ALTER TABLE import_$table ALTER COLUMN $bytes TYPE TEXT;"
       fi
     done
@@ -65,10 +73,15 @@ trap 'rm -rf "$work"' EXIT
       fi
     done
     echo "\\copy import_$table ($columns) FROM '$work/$table.csv' WITH (FORMAT csv)"
-    values=$(echo "$columns" | sed "s/\bdigest\b/decode(digest, 'hex')/; s/\bprivate_key\b/decode(private_key, 'hex')/; s/\bskip_authorization\b/skip_authorization <> 0/; s/\bredirect_uri_explicit\b/redirect_uri_explicit <> 0/; s/\blogout_revokes_grants\b/logout_revokes_grants <> 0/")
+    values=$(echo "$columns" | sed "s/\bskip_authorization\b/skip_authorization <> 0/; s/\bredirect_uri_explicit\b/redirect_uri_explicit <> 0/; s/\blogout_revokes_grants\b/logout_revokes_grants <> 0/")
+    for bytes in "${bytes_columns[@]}"; do
+      if [[ ", $columns," == *", $bytes,"* ]]; then
+        values=$(echo "$values" | sed "s/\b$bytes\b/decode($bytes, 'hex')/")
+      fi
+    done
     echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
   done
-  for seq in users clients grants; do
+  for seq in users clients grants initial_access_tokens; do
     echo "SELECT setval(pg_get_serial_sequence('$seq', 'id'), COALESCE((SELECT max(id) FROM $seq), 0) + 1, false);"
   done
   echo "COMMIT;"

@@ -72,6 +72,9 @@ pub async fn everything_stored(url: &str) -> String {
             "sessions",
             "signing_keys",
             "consents",
+            "device_codes",
+            "initial_access_tokens",
+            "client_registrations",
         ] {
             for row in client
                 .query(&format!("SELECT t::text FROM {table} t"), &[])

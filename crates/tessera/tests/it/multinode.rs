@@ -317,6 +317,32 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
         }
     };
     let kid_before = kid_of_id_token(old.url(paths::TOKEN)).await;
+    // A device waiting for its user, and an initial access token: both tables move too.
+    let (tv, _) = crate::common::create_app(
+        &sqlite_url,
+        "public",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    );
+    let device = post_form(
+        &http,
+        old.url(paths::DEVICE_AUTHORIZATION),
+        format!("client_id={tv}&scope=read"),
+    )
+    .await;
+    let device_code = device["device_code"]
+        .as_str()
+        .expect("device_code")
+        .to_owned();
+    let (code, _, err) = crate::common::run(
+        &[
+            "registration-token",
+            "create",
+            "--database-url",
+            &sqlite_url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
     drop(old);
 
     let schema = tessera_store_postgres::testing::TestSchema::create().await;
@@ -365,6 +391,31 @@ async fn moving_from_sqlite_to_postgres_keeps_every_token_and_revocation() {
     );
     let (_, second) = crate::common::create_app(&schema.url, "public", "password");
     assert!(second.is_none());
+    let poll = post_form(
+        &http,
+        node.url(paths::TOKEN),
+        format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={device_code}&client_id={tv}"
+        ),
+    )
+    .await;
+    assert_eq!(
+        poll["error"], "authorization_pending",
+        "the waiting device is still known after the move"
+    );
+    let (code, _, err) = crate::common::run(
+        &[
+            "registration-token",
+            "create",
+            "--database-url",
+            &schema.url,
+        ],
+        None,
+    );
+    assert_eq!(
+        code, 0,
+        "{err}: the id sequence moved past the copied tokens"
+    );
     drop(node);
 }
 
