@@ -535,11 +535,6 @@ async fn create_registration_token(
     store
         .insert_initial_access_token(&token.digest, max_clients.map(i64::from), clock().now())
         .await?;
-    if config.dynamic_registration != tessera_web::DynamicRegistration::Token {
-        tracing::warn!(
-            "dynamic_registration is not \"token\": the server does not ask for this token until it is"
-        );
-    }
     if as_json {
         Ok(json!({"initial_access_token": token.text, "max_clients": max_clients}).to_string())
     } else {

@@ -375,6 +375,178 @@ async fn readme_walkthrough() {
     assert_eq!(introspect(at), serde_json::json!({"active": false}));
 }
 
+/// Runs curl with `args` (silently); its standard output.
+fn curl(args: &[&str]) -> String {
+    let out = std::process::Command::new("curl")
+        .arg("--silent")
+        .args(args)
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The README's device-flow walkthrough with the real binary and curl; the user answers with
+/// a cookie-keeping HTTP browser where the README has a phone.
+#[tokio::test]
+async fn readme_device_flow_walkthrough() {
+    let (_dir, url) = db().await;
+    let (tv, secret) = create_app(
+        &url,
+        "public",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    );
+    assert!(secret.is_none());
+    let (code, _, _) = run(
+        &[
+            "createuser",
+            "alice",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ],
+        Some("wonderland\n"),
+    );
+    assert_eq!(code, 0);
+    let server = BinServer::start(&url);
+    let device: Value = serde_json::from_str(&curl(&[
+        "--data",
+        &format!("client_id={tv}&scope=read"),
+        &server.url(paths::DEVICE_AUTHORIZATION),
+    ]))
+    .expect("device authorization response");
+    let device_code = device["device_code"].as_str().expect("device_code");
+    let user_code = device["user_code"].as_str().expect("user_code");
+    // A server bound to port 0 names itself with port 0 (the issuer follows --bind).
+    assert!(
+        device["verification_uri"]
+            .as_str()
+            .expect("uri")
+            .ends_with(paths::DEVICE)
+    );
+    assert_eq!(
+        (device["expires_in"].as_i64(), device["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
+    let poll = || -> Value {
+        serde_json::from_str(&curl(&[
+            "--data",
+            &format!(
+                "grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code={device_code}&client_id={tv}"
+            ),
+            &server.url(paths::TOKEN),
+        ]))
+        .expect("token endpoint answer")
+    };
+    assert_eq!(poll()["error"], "authorization_pending");
+
+    let mut phone = crate::common::Browser {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http"),
+        base: server.url(""),
+        cookies: Default::default(),
+    };
+    phone.sign_in("alice", "wonderland").await;
+    let (status, page) = crate::device::answer(&mut phone, user_code, "allow").await;
+    assert_eq!(status, 200, "{page}");
+    let tokens = poll();
+    assert!(
+        tokens["access_token"]
+            .as_str()
+            .expect("tokens")
+            .starts_with("tsat_")
+    );
+    assert!(tokens["refresh_token"].as_str().is_some());
+    assert_eq!(tokens["scope"], "read");
+    assert_eq!(poll()["error"], "invalid_grant", "once");
+}
+
+/// The README's registration walkthrough with the real binary and curl.
+#[tokio::test]
+async fn readme_registration_walkthrough() {
+    let (_dir, url) = db().await;
+    let server = BinServer::start_with_env(&url, &[("TESSERA_DYNAMIC_REGISTRATION", "token")]);
+    let (code, out, err) = run(
+        &[
+            "registration-token",
+            "create",
+            "--max-clients",
+            "10",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let iat = out.trim().to_owned();
+    let registered: Value = serde_json::from_str(&curl(&[
+        "-H",
+        &format!("Authorization: Bearer {iat}"),
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        r#"{"client_name":"Photo book","redirect_uris":["http://127.0.0.1:8080/callback"],"scope":"openid read","contacts":["ops@photos.example"]}"#,
+        &server.url(paths::REGISTER),
+    ]))
+    .expect("client information");
+    let client_id = registered["client_id"].as_str().expect("client_id");
+    assert!(
+        registered["client_secret"]
+            .as_str()
+            .expect("secret")
+            .starts_with("tscs_")
+    );
+    // A server bound to port 0 names itself with port 0 (the issuer follows --bind).
+    let path = paths::register_client(client_id);
+    assert!(
+        registered["registration_client_uri"]
+            .as_str()
+            .expect("uri")
+            .ends_with(&path)
+    );
+    let uri = &server.url(&path);
+    let rat = registered["registration_access_token"]
+        .as_str()
+        .expect("token");
+    let read: Value =
+        serde_json::from_str(&curl(&["-H", &format!("Authorization: Bearer {rat}"), uri]))
+            .expect("read");
+    assert_eq!(read["scope"], "openid read");
+    let rat = read["registration_access_token"]
+        .as_str()
+        .expect("new token");
+    let updated: Value = serde_json::from_str(&curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {rat}"),
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        &format!(
+            r#"{{"client_id":"{client_id}","client_name":"Photo book 2","redirect_uris":["http://127.0.0.1:8080/callback"]}}"#
+        ),
+        uri,
+    ]))
+    .expect("update");
+    assert_eq!(updated["client_name"], "Photo book 2");
+    assert!(updated.get("contacts").is_none(), "left out, so removed");
+    let rat = updated["registration_access_token"]
+        .as_str()
+        .expect("new token");
+    let status = curl(&[
+        "--write-out",
+        "%{http_code}",
+        "-X",
+        "DELETE",
+        "-H",
+        &format!("Authorization: Bearer {rat}"),
+        uri,
+    ]);
+    assert_eq!(status, "204");
+}
+
 /// A database refusal reaches the operator with the database's own reason, not only the
 /// pool's "db error": the binary prints the whole cause chain on one line.
 #[tokio::test]

@@ -529,6 +529,11 @@ pub struct BinServer {
 
 impl BinServer {
     pub fn start(database_url: &str) -> Self {
+        Self::start_with_env(database_url, &[])
+    }
+
+    /// A server with settings from `TESSERA_*` variables, as an operator would give them.
+    pub fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Self {
         use std::io::BufRead;
         let mut child = bin()
             .args([
@@ -538,6 +543,7 @@ impl BinServer {
                 "--database-url",
                 database_url,
             ])
+            .envs(env.iter().copied())
             .env("TESSERA_LOG_FORMAT", "json")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
