@@ -403,21 +403,90 @@ fn split_scheme(uri: &str) -> Option<(&str, &str)> {
     valid_scheme.then_some((scheme, rest))
 }
 
-/// A redirect URI must be absolute, without a fragment (RFC 6749 section 3.1.2) and without
-/// spaces (registrations are space-separated lists).
+/// Whether `host` (as written in a URI's authority, port removed) is this machine's loopback
+/// interface, the one place plain http is safe for a redirect (RFC 8252 sections 7.3 and 8.3).
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host == "[::1]"
+        || host.strip_prefix("127.").is_some_and(|rest| {
+            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
+}
+
+/// The authority of an `http(s)` URI split into (userinfo present, host without port).
+fn authority_host(rest: &str) -> (bool, &str) {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((_, h)) => (true, h),
+        None => (false, authority),
+    };
+    let host = if host_port.starts_with('[') {
+        host_port.split_inclusive(']').next().unwrap_or(host_port)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    (userinfo, host)
+}
+
+/// The host a user can recognise on the consent page: the authority's host (never the
+/// userinfo that could make `https://trusted.example@evil.example/` read as trusted), or the
+/// scheme of a native app's private-use URI.
+pub fn display_host(uri: &str) -> &str {
+    match uri.split_once("://") {
+        Some((_, rest)) => authority_host(rest).1,
+        None => uri.split(':').next().unwrap_or(uri),
+    }
+}
+
+/// Where a registered redirect (or post-logout) URI may send the browser:
+/// - `https://host/...`, with a host and no userinfo;
+/// - `http://` only to the loopback interface (`127.0.0.1`, `[::1]`, `localhost`), for native
+///   apps and development (RFC 8252 section 7.3);
+/// - a private-use scheme in reverse-domain form (`com.example.app:/callback`) for native apps
+///   (RFC 8252 section 7.1); any other scheme (`javascript:`, `data:`, `file:`...) is refused;
+/// - never a fragment (RFC 6749 section 3.1.2), spaces or control characters.
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("invalid redirect URI {uri:?}: {why}"));
-    let Some((_, rest)) = split_scheme(uri) else {
-        return bad("it must be an absolute URI such as https://app.example/callback");
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return bad("it has no host");
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it must not contain spaces");
     }
     if uri.contains('#') {
         return bad("it must not contain a fragment");
     }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it must not contain spaces");
+    if let Some((scheme, rest)) = split_scheme(uri) {
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme == "https" || scheme == "http" {
+            let (userinfo, host) = authority_host(rest);
+            if host.is_empty() {
+                return bad("it has no host");
+            }
+            if userinfo {
+                return bad("it must not contain a user name or password before the host");
+            }
+            if scheme == "http" && !is_loopback_host(&host.to_ascii_lowercase()) {
+                return bad(
+                    "plain http is allowed only to 127.0.0.1, [::1] or localhost; use https",
+                );
+            }
+            return Ok(());
+        }
+    }
+    // A private-use scheme: `reverse.domain:/path` (or with `//`).
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return bad("it must be an absolute URI such as https://app.example/callback");
+    };
+    let valid_scheme = scheme.contains('.')
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !valid_scheme || rest.is_empty() {
+        return bad(
+            "use https, http to a loopback address, or a native app's reverse-domain scheme such as com.example.app:/callback",
+        );
     }
     Ok(())
 }
@@ -611,6 +680,37 @@ mod tests {
         assert!(validate_redirect_uri("/relative").is_err());
         assert!(validate_redirect_uri("https://app.example/cb#frag").is_err());
         assert!(validate_redirect_uri("https://").is_err());
+        for good in [
+            "http://127.0.0.1:8080/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+            "HTTPS://App.Example/cb",
+        ] {
+            assert!(validate_redirect_uri(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "javascript://app.example/%0Aalert(1)",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "http://app.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "https://trusted.example@evil.example/cb",
+            "https://user:pw@app.example/cb",
+            "myapp://cb",
+            "https://app.example/c b",
+            "https://app.example/cb\n",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            display_host("https://trusted.example@evil.example/cb"),
+            "evil.example"
+        );
+        assert_eq!(display_host("https://app.example:8443/cb?x"), "app.example");
+        assert_eq!(display_host("http://[::1]:9/cb"), "[::1]");
+        assert_eq!(display_host("com.example.app:/cb"), "com.example.app");
 
         assert!(validate_origin("https://spa.example").is_ok());
         assert!(validate_origin("http://localhost:3000").is_ok());

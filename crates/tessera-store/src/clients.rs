@@ -50,7 +50,8 @@ pub trait ClientStore: Send + Sync + 'static {
     async fn update_client(&self, pk: i64, update: ClientUpdate) -> StoreResult<bool>;
     /// Deletes a client with its grants, tokens and codes; returns whether it existed.
     async fn delete_client(&self, pk: i64) -> StoreResult<bool>;
-    /// Whether any registered client lists `origin` in its allowed origins (CORS preflight,
-    /// which carries no client id).
+    /// Whether any registered public client lists `origin` in its allowed origins (CORS
+    /// preflight, which carries no client id; confidential clients run on servers and get no
+    /// CORS).
     async fn origin_allowed(&self, origin: &str) -> StoreResult<bool>;
 }

@@ -59,8 +59,20 @@ pub async fn duplicate_client_id_is_a_conflict(store: Arc<dyn Store>) {
 
 pub async fn origins_are_found(store: Arc<dyn Store>) {
     let mut c = new_client("spa");
+    c.client_type = ClientType::Public;
+    c.secret = SecretHash::None;
     c.allowed_origins = vec!["https://one.example".into(), "https://two.example".into()];
     store.insert_client(c).await.expect("insert");
+    let mut server_side = new_client("backend");
+    server_side.allowed_origins = vec!["https://backend.example".into()];
+    store.insert_client(server_side).await.expect("insert");
+    assert!(
+        !store
+            .origin_allowed("https://backend.example")
+            .await
+            .expect("q"),
+        "a confidential client's origins get no CORS"
+    );
     assert!(
         store
             .origin_allowed("https://two.example")

@@ -161,10 +161,10 @@ async fn origin_allowed(c: &mut dyn SqlConn, origin: String) -> StoreResult<bool
     // and neither has the other (LIKE would need escaping and is case-insensitive in SQLite).
     let sql = match c.dialect() {
         Dialect::Sqlite => {
-            "SELECT 1 FROM clients WHERE instr(' ' || allowed_origins || ' ', ' ' || $1 || ' ') > 0 LIMIT 1"
+            "SELECT 1 FROM clients WHERE client_type = 'public' AND instr(' ' || allowed_origins || ' ', ' ' || $1 || ' ') > 0 LIMIT 1"
         }
         Dialect::Postgres => {
-            "SELECT 1 FROM clients WHERE position(' ' || $1 || ' ' IN ' ' || allowed_origins || ' ') > 0 LIMIT 1"
+            "SELECT 1 FROM clients WHERE client_type = 'public' AND position(' ' || $1 || ' ' IN ' ' || allowed_origins || ' ') > 0 LIMIT 1"
         }
     };
     Ok(c.query_opt(sql, params![&origin]).await?.is_some())

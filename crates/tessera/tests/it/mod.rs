@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod browser;
 pub mod cli;
 pub mod crash;
+pub mod hardening;
 pub mod input;
 pub mod introspect;
 pub mod metadata;
