@@ -164,7 +164,9 @@ pub async fn check_user_password(
     match user {
         Some(u) if ok && u.password_hash.is_some() => Ok(Login::Valid { user_id: u.id }),
         _ => {
-            tracing::info!(target: "tessera::audit", event = "login", username = %username, outcome = "failed");
+            // What was typed may be a password in the wrong field: log a fingerprint that
+            // correlates attempts, never the text.
+            tracing::info!(target: "tessera::audit", event = "login", username_fingerprint = %fingerprint(username), outcome = "failed");
             let keys: Vec<Key> = std::iter::once(Key::User(username.to_owned()))
                 .chain(peer.map(Key::Address))
                 .collect();
@@ -174,6 +176,16 @@ pub async fn check_user_password(
             })
         }
     }
+}
+
+/// A short fingerprint of a typed name (the first 48 bits of its SHA-256, hex): the same
+/// name always gives the same fingerprint, so failed attempts can be correlated in the log
+/// without the log holding what was typed.
+pub fn fingerprint(text: &str) -> String {
+    TokenDigest::of(text).0[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Counts a failure against `key` (a client id or a username) and the caller's address; over

@@ -81,7 +81,22 @@ async fn open_store(config: &Config, require: bool) -> crate::Result<Arc<dyn Sto
     }
 }
 
+/// Writes `text` with every control character (and the Unicode line and paragraph
+/// separators) escaped, so no value, whatever a request put in it, can end a log line and
+/// start a forged record of its own.
+fn escape_controls(text: &str, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    for c in text.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            write!(out, "{}", c.escape_default())?;
+        } else {
+            out.write_char(c)?;
+        }
+    }
+    Ok(())
+}
+
 fn init_logging(format: LogFormat, default_level: &str) {
+    use tracing_subscriber::field::MakeExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
@@ -89,7 +104,20 @@ fn init_logging(format: LogFormat, default_level: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
+        // The text format writes values as they are; these fields escape them first (JSON
+        // escapes by itself).
+        LogFormat::Text => builder
+            .fmt_fields(
+                tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                    let text = format!("{value:?}");
+                    if field.name() != "message" {
+                        write!(w, "{}=", field.name())?;
+                    }
+                    escape_controls(&text, w)
+                })
+                .delimited(" "),
+            )
+            .try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }

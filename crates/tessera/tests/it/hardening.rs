@@ -173,3 +173,156 @@ async fn csrf_tokens_are_bound_to_the_session() {
         .await;
     assert_eq!(r.status(), 201);
 }
+
+/// `tessera serve` with text logs, its stderr collected line by line.
+struct TextLogServer {
+    server: crate::common::BinServer,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TextLogServer {
+    fn start(database_url: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = crate::common::bin()
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("TESSERA_LOG_FORMAT", "text")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line
+                    .split("address=")
+                    .nth(1)
+                    .and_then(|a| a.split_whitespace().next())
+                {
+                    let _ = tx.send(addr.to_owned());
+                }
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the server said where it listens");
+        Self {
+            server: crate::common::BinServer { child, addr },
+            lines,
+        }
+    }
+
+    /// Every line logged so far, once the server had a moment to write them.
+    async fn log(&self) -> Vec<String> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.lines.lock().expect("lock").clone()
+    }
+}
+
+#[tokio::test]
+async fn logs_cannot_be_forged_and_never_hold_what_was_typed_as_a_password() {
+    let (_db, url) = crate::common::fresh_db().await;
+    crate::common::create_app(&url, "confidential", "password");
+    let node = TextLogServer::start(&url);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let forged = "admin\n2026-01-01T00:00:00.000000Z  INFO tessera::audit: event=\"revocation\" client_id=admin outcome=\"revoked\"";
+    let r = http
+        .post(node.server.url(paths::TOKEN))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret=wrong",
+            tessera_core::form::encode(forged)
+        ))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 401);
+
+    // A password typed into the username field of the sign-in page.
+    let page = http
+        .get(node.server.url(paths::LOGIN))
+        .send()
+        .await
+        .expect("login page");
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("csrf cookie")
+        .to_owned();
+    let token = cookie.split('=').nth(1).expect("value").to_owned();
+    let r = http
+        .post(node.server.url(paths::LOGIN))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Cookie", &cookie)
+        .body(format!(
+            "csrf_token={token}&username=Correct-Horse-Battery-9&password=x"
+        ))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200);
+
+    let log = node.log().await;
+    assert!(
+        log.iter().any(|l| l.contains("client_authentication")),
+        "the failure is logged: {log:?}"
+    );
+    for line in &log {
+        assert!(
+            line.chars().next().is_some_and(|c| c.is_ascii_digit()),
+            "every line starts with a timestamp: {line:?}"
+        );
+        assert!(
+            !line.starts_with("2026-01-01T00:00:00.000000Z"),
+            "the forged record stayed inside the real one: {line:?}"
+        );
+        assert!(!line.contains("Correct-Horse-Battery-9"), "{line}");
+    }
+    assert!(log.iter().any(|l| l.contains("username_fingerprint=")));
+}
+
+#[tokio::test]
+async fn database_passwords_are_never_printed() {
+    if crate::BACKEND != crate::common::Backend::Postgres {
+        return;
+    }
+    let schema = tessera_store_postgres::testing::TestSchema::create().await;
+    // Trust authentication ignores the password, so the URL works and carries one.
+    let url = schema.url.replacen(
+        "postgres://postgres@",
+        "postgres://postgres:S3cretPassw0rd@",
+        1,
+    );
+    assert!(url.contains("S3cretPassw0rd"), "{url}");
+    let (code, out, err) = run(&["migrate", "--database-url", &url], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("S3cretPassw0rd") && !err.contains("S3cretPassw0rd"));
+    assert!(out.contains("***"), "{out}");
+    let node = TextLogServer::start(&url);
+    let log = node.log().await;
+    assert!(log.iter().any(|l| l.contains("listening")));
+    assert!(!log.iter().any(|l| l.contains("S3cretPassw0rd")), "{log:?}");
+    // A refused connection's error names the place, not the password.
+    let bad = url.replace("127.0.0.1:5432", "127.0.0.1:1");
+    let (code, out, err) = run(&["migrate", "--database-url", &bad], None);
+    assert_ne!(code, 0);
+    assert!(
+        !out.contains("S3cretPassw0rd") && !err.contains("S3cretPassw0rd"),
+        "{err}"
+    );
+}
