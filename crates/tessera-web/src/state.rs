@@ -35,6 +35,29 @@ pub struct Settings {
     pub jwt_access_token_seconds: i64,
     /// How long a user's approval of an application is remembered.
     pub consent_seconds: i64,
+    pub limits: ConnectionLimits,
+}
+
+/// What one client may hold of the server: a slow or idle client costs a bounded amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time to send a request's headers; also how long an idle keep-alive connection may
+    /// wait for its next request.
+    pub header_read_timeout: std::time::Duration,
+    /// Time to send a request's body.
+    pub body_read_timeout: std::time::Duration,
+    /// Connections served at once; beyond them new ones wait in the kernel's queue.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(20),
+            body_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
 }
 
 impl Settings {
@@ -49,6 +72,7 @@ impl Settings {
             session_seconds: 12 * 3600,
             jwt_access_token_seconds: 300,
             consent_seconds: 90 * 24 * 3600,
+            limits: ConnectionLimits::default(),
         }
     }
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 use tessera_core::grant::Lifetimes;
 use tessera_core::scope::{Scope, ScopePolicy};
 use tessera_store_postgres::PoolSettings;
-use tessera_web::Settings;
 use tessera_web::ratelimit::RateLimitSettings;
+use tessera_web::{ConnectionLimits, Settings};
 
 /// Why the configuration was refused. Typed, unlike the binary's errors, because its callers
 /// (and tests) tell a file problem from a bad value, and because an unreadable file keeps its
@@ -230,6 +230,17 @@ keys! {
         PoolSettings::default().statement_timeout.as_secs(), positive_seconds;
     /// Length of a browser session.
     session_expire_seconds: i64 = 12 * 3600, positive_seconds;
+    /// Time a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after as long.
+    header_read_timeout_seconds: i64 =
+        ConnectionLimits::default().header_read_timeout.as_secs(), positive_seconds;
+    /// Time a client has to send a request's body.
+    body_read_timeout_seconds: i64 =
+        ConnectionLimits::default().body_read_timeout.as_secs(), positive_seconds;
+    /// Connections served at once; more wait in the kernel's queue until one closes.
+    max_connections: usize = ConnectionLimits::default().max_connections, |text: &str| {
+        positive_count(text).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
     /// Lifetime of JWT access tokens (applications with --access-token-format jwt): short,
     /// since a resource server validating them offline sees a revocation only at expiry.
     jwt_access_token_expire_seconds: i64 = 300, positive_seconds;
@@ -385,6 +396,15 @@ impl Config {
             session_seconds: self.session_expire_seconds,
             jwt_access_token_seconds: self.jwt_access_token_expire_seconds,
             consent_seconds: self.consent_expire_seconds,
+            limits: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(
+                    self.header_read_timeout_seconds.unsigned_abs(),
+                ),
+                body_read_timeout: Duration::from_secs(
+                    self.body_read_timeout_seconds.unsigned_abs(),
+                ),
+                max_connections: self.max_connections,
+            },
         }
     }
 

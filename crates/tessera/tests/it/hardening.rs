@@ -326,3 +326,96 @@ async fn database_passwords_are_never_printed() {
         "{err}"
     );
 }
+
+/// Reads until the server closes the connection or `within` passes; returns whether it closed.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start_with(|mut s| {
+        s.limits = tessera_web::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
+            max_connections: 3,
+        };
+        s
+    })
+    .await;
+
+    // Headers that never end.
+    let mut slow = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"POST /o/token/ HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(4)).await,
+        "slow headers"
+    );
+
+    // A body that never arrives: the request is answered (408 or an error), not held.
+    let mut slow_body = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    slow_body
+        .write_all(
+            b"POST /o/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+        )
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut slow_body, Duration::from_secs(5)).await,
+        "slow body"
+    );
+
+    // An idle keep-alive connection is closed too.
+    let mut idle = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(4)).await,
+        "idle"
+    );
+
+    // At the cap, a further connection waits until one of them ends.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        held.push(s);
+    }
+    let started = std::time::Instant::now();
+    let r = server
+        .http
+        .get(server.url(paths::HEALTH))
+        .send()
+        .await
+        .expect("served once a slot frees");
+    assert_eq!(r.status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "it waited for a slot: {:?}",
+        started.elapsed()
+    );
+}
