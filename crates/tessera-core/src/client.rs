@@ -154,6 +154,12 @@ pub struct Client {
     pub access_token_format: AccessTokenFormat,
     /// RP-initiated logout through this application also revokes the user's grants of it.
     pub logout_revokes_grants: bool,
+    /// The scopes it may be granted, space-separated; `None`: every scope the server knows
+    /// but `introspection`, which only an operator grants (see [`Client::allowed_scope`]).
+    pub allowed_scopes: Option<String>,
+    /// Whether, as an introspection caller, it may learn about every token (a resource
+    /// server an operator set up, as in DOT) or only about its own.
+    pub introspect_any: bool,
     pub created_at: UnixTime,
 }
 
@@ -205,6 +211,25 @@ impl Client {
     /// Whether the client may use `refresh_token`: only for grants that issue refresh tokens.
     pub fn may_refresh(&self) -> bool {
         self.grant_types.iter().any(|g| g.issues_refresh_tokens())
+    }
+
+    /// The scopes this client may be granted, within those the server knows: its registered
+    /// list, or everything but `introspection`; never `introspection` for a public client,
+    /// whose `client_id` alone proves nothing.
+    pub fn allowed_scope(&self, supported: &crate::scope::Scope) -> crate::scope::Scope {
+        let listed = self
+            .allowed_scopes
+            .as_deref()
+            .and_then(|s| crate::scope::Scope::parse(s).ok());
+        let allowed = match listed {
+            Some(list) => list.intersection(supported),
+            None => supported.without(crate::introspection::INTROSPECTION_SCOPE),
+        };
+        if self.client_type == ClientType::Public {
+            allowed.without(crate::introspection::INTROSPECTION_SCOPE)
+        } else {
+            allowed
+        }
     }
 
     pub fn allows_origin(&self, origin: &str) -> bool {
@@ -529,6 +554,8 @@ mod tests {
             algorithm: None,
             access_token_format: AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         }
     }

@@ -22,6 +22,8 @@ pub struct NewClient {
     pub algorithm: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub logout_revokes_grants: bool,
+    pub allowed_scopes: Option<String>,
+    pub introspect_any: bool,
     pub created_at: UnixTime,
 }
 
@@ -36,6 +38,7 @@ pub struct ClientUpdate {
     pub algorithm: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub logout_revokes_grants: bool,
+    pub allowed_scopes: Option<String>,
     pub updated_at: UnixTime,
 }
 

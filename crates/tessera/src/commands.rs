@@ -138,7 +138,7 @@ pub async fn run(command: Command) -> CommandResult {
         }
         Command::Createapplication(args) => {
             let config = load_config(&args.store.overrides, "warn")?;
-            create_application(&config, args).await
+            create_application(&config, *args).await
         }
         Command::Createuser {
             username,
@@ -300,6 +300,9 @@ fn registration_error(e: RegistrationError) -> anyhow::Error {
         }
         RegistrationError::EmptySecret => anyhow!("--client-secret must not be empty"),
         RegistrationError::Name => anyhow!("--name must be 1 to 255 characters"),
+        RegistrationError::IntrospectionForPublicClient => anyhow!(
+            "--allowed-scopes: a public client cannot be allowed introspection (its client_id alone proves nothing)"
+        ),
         other => other.into(),
     }
 }
@@ -328,6 +331,16 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             },
         )?,
         logout_revokes_grants: args.logout_revokes_grants,
+        allowed_scopes: args.allowed_scopes.clone(),
+        introspect_any: match args.introspection.as_str() {
+            "all" => true,
+            "own" => false,
+            other => {
+                return Err(anyhow!(
+                    "invalid --introspection {other:?}: expected all or own"
+                ));
+            }
+        },
         client_id: args.client_id,
         secret: args
             .client_secret
@@ -369,6 +382,8 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             algorithm: registration.algorithm,
             access_token_format: registration.access_token_format,
             logout_revokes_grants: registration.logout_revokes_grants,
+            allowed_scopes: registration.allowed_scopes,
+            introspect_any: registration.introspect_any,
             created_at: clock().now(),
         })
         .await
@@ -479,12 +494,12 @@ async fn create_tokens(
     if count == 0 {
         return Err(anyhow!("--count must be at least 1"));
     }
-    let scope = config
-        .scope_policy()
-        .resolve(scope.as_deref())
-        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
+    let scope = config
+        .scope_policy()
+        .resolve_for(&client, scope.as_deref())
+        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     if client.access_token_format == AccessTokenFormat::Jwt {
         return Err(anyhow!(
             "{client_id} issues JWT access tokens, which need the server's signing keys: get them from the token endpoint (createtoken issues opaque tokens only)"

@@ -13,7 +13,8 @@ macro_rules! client_columns {
     () => {
         "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
          redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
-         algorithm, access_token_format, logout_revokes_grants, created_at"
+         algorithm, access_token_format, logout_revokes_grants, allowed_scopes, introspect_any, \
+         created_at"
     };
 }
 const COLUMNS: &str = client_columns!();
@@ -43,6 +44,8 @@ fn client_from_row(mut r: Row) -> StoreResult<Client> {
         access_token_format: AccessTokenFormat::parse(&r.take::<String>()?)
             .ok_or_else(|| bad_row("access token format"))?,
         logout_revokes_grants: r.take()?,
+        allowed_scopes: r.take()?,
+        introspect_any: r.take()?,
         created_at: r.take()?,
     })
 }
@@ -60,9 +63,9 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
     let sql = format!(
         "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
          secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
-         skip_authorization, algorithm, access_token_format, logout_revokes_grants, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $15) RETURNING {COLUMNS}"
+         skip_authorization, algorithm, access_token_format, logout_revokes_grants, \
+         allowed_scopes, introspect_any, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING {COLUMNS}"
     );
     let row = c
         .query_opt(
@@ -82,6 +85,8 @@ async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<Client> {
                 new.algorithm.as_ref(),
                 new.access_token_format.as_str(),
                 new.logout_revokes_grants,
+                new.allowed_scopes.as_ref(),
+                new.introspect_any,
                 new.created_at,
             ],
         )
@@ -131,7 +136,8 @@ async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bo
         .execute(
             "UPDATE clients SET name = $2, grant_types = $3, redirect_uris = $4, \
              post_logout_redirect_uris = $5, allowed_origins = $6, algorithm = $7, \
-             access_token_format = $8, logout_revokes_grants = $9, updated_at = $10 WHERE id = $1",
+             access_token_format = $8, logout_revokes_grants = $9, allowed_scopes = $10, \
+             updated_at = $11 WHERE id = $1",
             params![
                 pk,
                 &u.name,
@@ -142,6 +148,7 @@ async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bo
                 u.algorithm.as_ref(),
                 u.access_token_format.as_str(),
                 u.logout_revokes_grants,
+                u.allowed_scopes.as_ref(),
                 u.updated_at,
             ],
         )

@@ -40,7 +40,10 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
     }
     let issuance = match request {
         TokenRequest::ClientCredentials { scope } => {
-            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            let scope = state
+                .settings
+                .scopes
+                .resolve_for(&client, scope.as_deref())?;
             new_grant(state, &client, None, GrantType::ClientCredentials, scope).await?
         }
         TokenRequest::Password {
@@ -48,7 +51,10 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
             password,
             scope,
         } => {
-            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            let scope = state
+                .settings
+                .scopes
+                .resolve_for(&client, scope.as_deref())?;
             let user_id = check_password(state, post, &username, &password).await?;
             new_grant(state, &client, Some(user_id), GrantType::Password, scope).await?
         }

@@ -286,6 +286,8 @@ impl TestServer {
                 algorithm: None,
                 access_token_format: Default::default(),
                 logout_revokes_grants: false,
+                allowed_scopes: None,
+                introspect_any: true,
                 created_at: START,
             })
             .await
@@ -320,6 +322,8 @@ impl TestServer {
                 algorithm: algorithm.map(str::to_owned),
                 access_token_format: format,
                 logout_revokes_grants,
+                allowed_scopes: None,
+                introspect_any: true,
                 created_at: START,
             })
             .await
@@ -341,6 +345,42 @@ impl TestServer {
             false,
         )
         .await
+    }
+
+    /// Changes a registered client's allowed scopes, as an operator would.
+    pub async fn set_scopes(&self, client: &TestClient, allowed: Option<&str>) {
+        let c = self
+            .store
+            .client_by_client_id(&client.id)
+            .await
+            .expect("store")
+            .expect("client");
+        self.store
+            .update_client(
+                c.id,
+                tessera_store::ClientUpdate {
+                    name: c.name,
+                    grant_types: c.grant_types,
+                    redirect_uris: c.redirect_uris,
+                    post_logout_redirect_uris: c.post_logout_redirect_uris,
+                    allowed_origins: c.allowed_origins,
+                    algorithm: c.algorithm,
+                    access_token_format: c.access_token_format,
+                    logout_revokes_grants: c.logout_revokes_grants,
+                    allowed_scopes: allowed.map(str::to_owned),
+                    updated_at: START,
+                },
+            )
+            .await
+            .expect("update");
+    }
+
+    /// A confidential client an operator allowed the introspection scope: a resource server.
+    pub async fn resource_server(&self) -> TestClient {
+        let app = self.confidential().await;
+        self.set_scopes(&app, Some("read write introspection"))
+            .await;
+        app
     }
 
     /// A confidential client whose secret was chosen by an operator (Argon2id).
