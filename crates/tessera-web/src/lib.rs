@@ -11,7 +11,8 @@
 //! - [`error`]: the one error type of this boundary.
 //! - [`extract`]: the strict form-POST extractor.
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
-//! - [`ratelimit`]: failure counters per client, user and address.
+//! - [`ratelimit`]: the limits that stop guessing (memory or Redis), known-device cookies.
+//! - [`address`]: the client's address, through trusted reverse proxies.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
 //! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health; and the pages:
 //!   authorization (sign-in and consent), accounts, applications, authorized tokens, each
@@ -22,6 +23,7 @@
 //! - [`keyring`]: the signing keys as this node sees them (store, key-encryption key, cache).
 //! - [`signing`]: ID tokens and RFC 9068 JWT access tokens, and finding a JWT's stored row.
 
+pub mod address;
 pub mod client_auth;
 pub mod cors;
 pub mod error;

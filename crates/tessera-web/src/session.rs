@@ -67,6 +67,28 @@ fn cookie_header(
     .ok()
 }
 
+/// How long a browser stays a known device of the user who signed in on it.
+const DEVICE_COOKIE_SECONDS: i64 = 180 * 24 * 3600;
+
+/// Whether the browser carries `username`'s known-device cookie.
+pub fn is_known_device(state: &AppState, headers: &HeaderMap, username: &str) -> bool {
+    cookie(
+        headers,
+        &cookie_name(state, crate::ratelimit::DEVICE_COOKIE),
+    )
+    .is_some_and(|v| state.devices.is_for(v, username))
+}
+
+/// The `Set-Cookie` that marks this browser as a known device of `username`.
+pub fn known_device_cookie(state: &AppState, username: &str) -> Option<HeaderValue> {
+    cookie_header(
+        state,
+        crate::ratelimit::DEVICE_COOKIE,
+        &state.devices.value_for(username),
+        DEVICE_COOKIE_SECONDS,
+    )
+}
+
 /// The session cookie's value, if the request carries one.
 fn session_cookie<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
     cookie(headers, &cookie_name(state, SESSION_COOKIE))
@@ -206,10 +228,13 @@ impl FromRequest<AppState> for CheckedForm {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
-        let peer = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = crate::address::client_ip(
+            req.extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            &headers,
+            &state.settings.trusted_proxies,
+        );
         let is_form = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())

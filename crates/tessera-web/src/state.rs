@@ -15,7 +15,7 @@ use tessera_jose::Kek;
 
 use crate::client_auth::SecretCache;
 use crate::keyring::KeyRing;
-use crate::ratelimit::{RateLimitSettings, RateLimiter};
+use crate::ratelimit::{DeviceCookie, RateLimitSettings, RateLimiter};
 
 /// What the HTTP layer needs to know; the binary builds it from its configuration.
 #[derive(Debug, Clone)]
@@ -36,6 +36,10 @@ pub struct Settings {
     /// How long a user's approval of an application is remembered.
     pub consent_seconds: i64,
     pub limits: ConnectionLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client's address.
+    pub trusted_proxies: Vec<crate::address::Network>,
+    /// Where every node counts failed attempts together; `None`: this node's memory.
+    pub redis_url: Option<String>,
 }
 
 /// What one client may hold of the server: a slow or idle client costs a bounded amount.
@@ -73,6 +77,8 @@ impl Settings {
             jwt_access_token_seconds: 300,
             consent_seconds: 90 * 24 * 3600,
             limits: ConnectionLimits::default(),
+            trusted_proxies: Vec::new(),
+            redis_url: None,
         }
     }
 
@@ -101,6 +107,8 @@ pub struct AppState {
     pub argon2_permits: Arc<Semaphore>,
     /// The signing keys, shared with every node through the store.
     pub keys: Arc<KeyRing>,
+    /// Signs and checks known-device cookies (a key derived from the key-encryption key).
+    pub devices: Arc<DeviceCookie>,
 }
 
 impl AppState {
@@ -116,9 +124,16 @@ impl AppState {
         kek: Kek,
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
+        if let Some(url) = &settings.redis_url
+            && let Err(e) = limiter.use_redis(url)
+        {
+            tracing::error!(error = %e, "invalid Redis URL: rate limits count on this node alone");
+        }
+        let devices = Arc::new(DeviceCookie::new(kek.derive("tessera known-device cookie")));
         let keys = Arc::new(KeyRing::new(store.clone(), kek, entropy.clone()));
         Self {
             keys,
+            devices,
             store,
             settings: Arc::new(settings),
             clock,

@@ -216,6 +216,29 @@ keys! {
     /// Failures per remote address per window.
     rate_limit_address_failures: u32 =
         RateLimitSettings::default().per_address, whole_number_u32;
+    /// Failures per client id or username across every address per window; a browser where
+    /// the user signed in before (known-device cookie) is not held by it.
+    rate_limit_principal_total_failures: u32 =
+        RateLimitSettings::default().per_principal_total, whole_number_u32;
+    /// Redis URL (redis://127.0.0.1:6379) where every node counts failures together; empty:
+    /// each node counts alone, in memory.
+    redis_url: String = "", |text: &str| {
+        if text.is_empty() || text.starts_with("redis://") || text.starts_with("rediss://") {
+            Ok(text.to_owned())
+        } else {
+            Err("expected redis://HOST:PORT or empty".to_owned())
+        }
+    };
+    /// Reverse proxies (addresses or networks, space- or comma-separated) whose
+    /// X-Forwarded-For names the client; requests from anyone else are counted by their own
+    /// address.
+    trusted_proxies: String = "", |text: &str| {
+        text.split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(tessera_web::address::Network::parse)
+            .collect::<Result<Vec<_>, String>>()
+            .map(|_| text.to_owned())
+    };
     /// Whether PKCE `plain` is accepted (off: S256 only).
     pkce_allow_plain: bool = false, parse_bool;
     /// PostgreSQL connections per node.
@@ -370,6 +393,7 @@ impl Config {
             window_seconds: self.rate_limit_window_seconds,
             per_principal: self.rate_limit_principal_failures,
             per_address: self.rate_limit_address_failures,
+            per_principal_total: self.rate_limit_principal_total_failures,
         }
     }
 
@@ -405,6 +429,12 @@ impl Config {
                 ),
                 max_connections: self.max_connections,
             },
+            redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
+            trusted_proxies: self
+                .trusted_proxies
+                .split([' ', ','])
+                .filter_map(|s| tessera_web::address::Network::parse(s).ok())
+                .collect(),
         }
     }
 

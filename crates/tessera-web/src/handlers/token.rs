@@ -128,7 +128,7 @@ async fn check_password(
     username: &str,
     secret: &str,
 ) -> Result<i64, ApiError> {
-    match client_auth::check_user_password(state, post.peer, username, secret).await? {
+    match client_auth::check_user_password(state, post.peer, username, secret, false).await? {
         Login::Valid { user_id } => Ok(user_id),
         Login::Invalid => Err(OAuthError::invalid_grant("Invalid credentials given.").into()),
         Login::TooMany { retry_after } => Err(ApiError::too_many_requests(retry_after)),

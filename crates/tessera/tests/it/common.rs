@@ -114,6 +114,8 @@ pub struct TestServer {
     pub entropy: Arc<SeededEntropy>,
     pub http: reqwest::Client,
     pub issuer: String,
+    /// The node's guessing limits, to see whether they count in Redis yet.
+    pub limiter: Arc<tessera_web::ratelimit::RateLimiter>,
     /// The database URL, for a second node or the CLI.
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -202,6 +204,11 @@ impl TestServer {
         Self::start_on(Box::new(()), self.database_url.clone(), |s| s).await
     }
 
+    /// Another node on the same database, configured by `configure`.
+    pub async fn second_node_with(&self, configure: impl FnOnce(Settings) -> Settings) -> Self {
+        Self::start_on(Box::new(()), self.database_url.clone(), configure).await
+    }
+
     async fn start_on(
         db: Box<dyn std::any::Any + Send + Sync>,
         database_url: String,
@@ -223,6 +230,7 @@ impl TestServer {
             entropy.clone(),
             test_kek(),
         );
+        let limiter = state.limiter.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(tessera_web::serve(listener, state, async {
             let _ = rx.await;
@@ -237,6 +245,7 @@ impl TestServer {
                 .build()
                 .expect("http client"),
             issuer,
+            limiter,
             database_url,
             shutdown: Some(tx),
             _db: db,

@@ -419,3 +419,184 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
         started.elapsed()
     );
 }
+
+/// A server behind a trusted proxy on 127.0.0.1, so a test can speak from many addresses.
+async fn behind_a_proxy(
+    configure: impl FnOnce(tessera_web::Settings) -> tessera_web::Settings,
+) -> TestServer {
+    TestServer::start_with(|mut s| {
+        s.trusted_proxies = vec![tessera_web::address::Network::parse("127.0.0.1").expect("net")];
+        s.rate_limits.per_principal = 3;
+        s.rate_limits.per_principal_total = 5;
+        configure(s)
+    })
+    .await
+}
+
+async fn password_grant_from(
+    server: &TestServer,
+    app: &crate::common::TestClient,
+    address: &str,
+    password: &str,
+) -> u16 {
+    password_grant_as(server, app, "alice", address, password).await
+}
+
+async fn password_grant_as(
+    server: &TestServer,
+    app: &crate::common::TestClient,
+    username: &str,
+    address: &str,
+    password: &str,
+) -> u16 {
+    server
+        .post(
+            paths::TOKEN,
+            &format!(
+                "grant_type=password&username={username}&password={password}&client_id={}&client_secret={}",
+                app.id,
+                app.secret()
+            ),
+            &[("X-Forwarded-For", address)],
+        )
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn guessing_from_many_addresses_is_held_but_not_the_users_own_browser() {
+    let server = behind_a_proxy(|s| s).await;
+    server.user("alice", "pw").await;
+    let app = server.confidential().await;
+
+    // Alice signed in on her browser yesterday: it is a known device.
+    let mut hers = Browser::new(&server);
+    let r = hers.sign_in("alice", "pw").await;
+    assert_eq!(r.status(), 303);
+    assert!(hers.cookies.contains_key("tessera_device"));
+
+    // An attacker guesses from five addresses, under each address's own limit.
+    for n in 1..=5 {
+        assert_eq!(
+            password_grant_from(&server, &app, &format!("203.0.113.{n}"), "guess").await,
+            400
+        );
+    }
+    // Alice's name is now held everywhere, right password or not...
+    assert_eq!(
+        password_grant_from(&server, &app, "198.51.100.7", "pw").await,
+        429
+    );
+    let mut stranger = Browser::new(&server);
+    assert_eq!(stranger.sign_in("alice", "pw").await.status(), 429);
+    // ...but not on her own browser.
+    let mut page = hers.get(paths::LOGIN).await.text().await.expect("page");
+    page = page.replace("\n", "");
+    let mut fields = hidden_fields(&page);
+    fields.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), "pw".into()),
+    ]);
+    let r = hers.post_form(paths::LOGIN, &fields).await;
+    assert_eq!(r.status(), 303, "the known device signs in");
+
+    // A forged device cookie is no device cookie.
+    let mut forger = Browser::new(&server);
+    forger
+        .cookies
+        .insert("tessera_device".into(), "AAAA".into());
+    assert_eq!(forger.sign_in("alice", "pw").await.status(), 429);
+
+    // X-Forwarded-For from an untrusted peer counts for nothing: this server trusts no proxy.
+    let plain = TestServer::start_with(|mut s| {
+        s.rate_limits.per_principal = 2;
+        s
+    })
+    .await;
+    plain.user("alice", "pw").await;
+    let app = plain.confidential().await;
+    for n in 1..=2 {
+        password_grant_from(&plain, &app, &format!("203.0.113.{n}"), "guess").await;
+    }
+    assert_eq!(
+        password_grant_from(&plain, &app, "203.0.113.99", "pw").await,
+        429,
+        "a client cannot choose its address"
+    );
+}
+
+#[tokio::test]
+async fn nodes_sharing_redis_count_together() {
+    let redis = "redis://127.0.0.1:6379";
+    let a = behind_a_proxy(|mut s| {
+        s.redis_url = Some(redis.into());
+        s
+    })
+    .await;
+    let b = a
+        .second_node_with(|mut s| {
+            s.trusted_proxies =
+                vec![tessera_web::address::Network::parse("127.0.0.1").expect("net")];
+            s.rate_limits.per_principal = 3;
+            s.rate_limits.per_principal_total = 5;
+            s.redis_url = Some(redis.into());
+            s
+        })
+        .await;
+    // Both nodes' clocks read the same window.
+    for _ in 0..100 {
+        if a.limiter.shared() && b.limiter.shared() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        a.limiter.shared() && b.limiter.shared(),
+        "Redis at {redis} answers"
+    );
+    // Redis outlives the test: a name of this run only, so no earlier run's count is seen.
+    let name = format!(
+        "alice{}",
+        tessera_core::entropy::alphanumeric(&*a.entropy, 12)
+    );
+    a.user(&name, "pw").await;
+    let app = a.confidential().await;
+    // Three failures from one address, split between the nodes.
+    for node in [&a, &b, &a] {
+        assert_eq!(
+            password_grant_as(node, &app, &name, "203.0.113.8", "guess").await,
+            400
+        );
+    }
+    assert_eq!(
+        password_grant_as(&b, &app, &name, "203.0.113.8", "pw").await,
+        429,
+        "the other node counted them too"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_falls_back_to_counting_on_each_node() {
+    let server = behind_a_proxy(|mut s| {
+        // Nothing listens on port 1.
+        s.redis_url = Some("redis://127.0.0.1:1".into());
+        s
+    })
+    .await;
+    server.user("alice", "pw").await;
+    let app = server.confidential().await;
+    assert_eq!(
+        password_grant_from(&server, &app, "203.0.113.9", "pw").await,
+        200,
+        "nobody is refused"
+    );
+    for _ in 0..3 {
+        password_grant_from(&server, &app, "203.0.113.9", "guess").await;
+    }
+    assert_eq!(
+        password_grant_from(&server, &app, "203.0.113.9", "pw").await,
+        429,
+        "and guessing is still limited"
+    );
+}
