@@ -43,7 +43,7 @@ tables=(
   "consents|user_id, client_id, scope, granted_at, expires_at"
   "device_codes|digest, user_code, client_id, scope, poll_interval, created_at, expires_at, last_polled_at, status, user_id, auth_time, answered_at, used_at, grant_id"
   "initial_access_tokens|id, digest, max_clients, clients_registered, created_at"
-  "client_registrations|client_id, access_token, initial_access_token, token_endpoint_auth_method, scope, client_uri, logo_uri, tos_uri, policy_uri, contacts"
+  "client_registrations|client_id, access_token, initial_access_token, token_endpoint_auth_method, client_uri, logo_uri, tos_uri, policy_uri, contacts"
 )
 # Binary columns: they travel as hex.
 bytes_columns=(digest private_key user_code access_token)

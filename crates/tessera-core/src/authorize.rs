@@ -439,7 +439,9 @@ pub fn validate(
         }
     }
     let prompt = Prompt::parse(request.prompt.as_deref()).map_err(redirect)?;
-    let scope = scopes.resolve(request.scope.as_deref()).map_err(redirect)?;
+    let scope = scopes
+        .resolve_for(client, request.scope.as_deref())
+        .map_err(redirect)?;
     if response_type.is_oidc_only() {
         if !scope.contains("openid") {
             return Err(redirect(OAuthError::invalid_request(
@@ -512,6 +514,8 @@ mod tests {
             algorithm: None,
             access_token_format: crate::client::AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         }
     }

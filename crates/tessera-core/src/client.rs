@@ -154,6 +154,12 @@ pub struct Client {
     pub access_token_format: AccessTokenFormat,
     /// RP-initiated logout through this application also revokes the user's grants of it.
     pub logout_revokes_grants: bool,
+    /// The scopes it may be granted, space-separated; `None`: every scope the server knows
+    /// but `introspection`, which only an operator grants (see [`Client::allowed_scope`]).
+    pub allowed_scopes: Option<String>,
+    /// Whether, as an introspection caller, it may learn about every token (a resource
+    /// server an operator set up, as in DOT) or only about its own.
+    pub introspect_any: bool,
     pub created_at: UnixTime,
 }
 
@@ -205,6 +211,25 @@ impl Client {
     /// Whether the client may use `refresh_token`: only for grants that issue refresh tokens.
     pub fn may_refresh(&self) -> bool {
         self.grant_types.iter().any(|g| g.issues_refresh_tokens())
+    }
+
+    /// The scopes this client may be granted, within those the server knows: its registered
+    /// list, or everything but `introspection`; never `introspection` for a public client,
+    /// whose `client_id` alone proves nothing.
+    pub fn allowed_scope(&self, supported: &crate::scope::Scope) -> crate::scope::Scope {
+        let listed = self
+            .allowed_scopes
+            .as_deref()
+            .and_then(|s| crate::scope::Scope::parse(s).ok());
+        let allowed = match listed {
+            Some(list) => list.intersection(supported),
+            None => supported.without(crate::introspection::INTROSPECTION_SCOPE),
+        };
+        if self.client_type == ClientType::Public {
+            allowed.without(crate::introspection::INTROSPECTION_SCOPE)
+        } else {
+            allowed
+        }
     }
 
     pub fn allows_origin(&self, origin: &str) -> bool {
@@ -403,21 +428,90 @@ fn split_scheme(uri: &str) -> Option<(&str, &str)> {
     valid_scheme.then_some((scheme, rest))
 }
 
-/// A redirect URI must be absolute, without a fragment (RFC 6749 section 3.1.2) and without
-/// spaces (registrations are space-separated lists).
+/// Whether `host` (as written in a URI's authority, port removed) is this machine's loopback
+/// interface, the one place plain http is safe for a redirect (RFC 8252 sections 7.3 and 8.3).
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host == "[::1]"
+        || host.strip_prefix("127.").is_some_and(|rest| {
+            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
+}
+
+/// The authority of an `http(s)` URI split into (userinfo present, host without port).
+fn authority_host(rest: &str) -> (bool, &str) {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((_, h)) => (true, h),
+        None => (false, authority),
+    };
+    let host = if host_port.starts_with('[') {
+        host_port.split_inclusive(']').next().unwrap_or(host_port)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    (userinfo, host)
+}
+
+/// The host a user can recognise on the consent page: the authority's host (never the
+/// userinfo that could make `https://trusted.example@evil.example/` read as trusted), or the
+/// scheme of a native app's private-use URI.
+pub fn display_host(uri: &str) -> &str {
+    match uri.split_once("://") {
+        Some((_, rest)) => authority_host(rest).1,
+        None => uri.split(':').next().unwrap_or(uri),
+    }
+}
+
+/// Where a registered redirect (or post-logout) URI may send the browser:
+/// - `https://host/...`, with a host and no userinfo;
+/// - `http://` only to the loopback interface (`127.0.0.1`, `[::1]`, `localhost`), for native
+///   apps and development (RFC 8252 section 7.3);
+/// - a private-use scheme in reverse-domain form (`com.example.app:/callback`) for native apps
+///   (RFC 8252 section 7.1); any other scheme (`javascript:`, `data:`, `file:`...) is refused;
+/// - never a fragment (RFC 6749 section 3.1.2), spaces or control characters.
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     let bad = |why: &str| Err(format!("invalid redirect URI {uri:?}: {why}"));
-    let Some((_, rest)) = split_scheme(uri) else {
-        return bad("it must be an absolute URI such as https://app.example/callback");
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return bad("it has no host");
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it must not contain spaces");
     }
     if uri.contains('#') {
         return bad("it must not contain a fragment");
     }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it must not contain spaces");
+    if let Some((scheme, rest)) = split_scheme(uri) {
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme == "https" || scheme == "http" {
+            let (userinfo, host) = authority_host(rest);
+            if host.is_empty() {
+                return bad("it has no host");
+            }
+            if userinfo {
+                return bad("it must not contain a user name or password before the host");
+            }
+            if scheme == "http" && !is_loopback_host(&host.to_ascii_lowercase()) {
+                return bad(
+                    "plain http is allowed only to 127.0.0.1, [::1] or localhost; use https",
+                );
+            }
+            return Ok(());
+        }
+    }
+    // A private-use scheme: `reverse.domain:/path` (or with `//`).
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return bad("it must be an absolute URI such as https://app.example/callback");
+    };
+    let valid_scheme = scheme.contains('.')
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !valid_scheme || rest.is_empty() {
+        return bad(
+            "use https, http to a loopback address, or a native app's reverse-domain scheme such as com.example.app:/callback",
+        );
     }
     Ok(())
 }
@@ -460,6 +554,8 @@ mod tests {
             algorithm: None,
             access_token_format: AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         }
     }
@@ -611,6 +707,37 @@ mod tests {
         assert!(validate_redirect_uri("/relative").is_err());
         assert!(validate_redirect_uri("https://app.example/cb#frag").is_err());
         assert!(validate_redirect_uri("https://").is_err());
+        for good in [
+            "http://127.0.0.1:8080/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/oauth2redirect",
+            "HTTPS://App.Example/cb",
+        ] {
+            assert!(validate_redirect_uri(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "javascript://app.example/%0Aalert(1)",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "http://app.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "https://trusted.example@evil.example/cb",
+            "https://user:pw@app.example/cb",
+            "myapp://cb",
+            "https://app.example/c b",
+            "https://app.example/cb\n",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            display_host("https://trusted.example@evil.example/cb"),
+            "evil.example"
+        );
+        assert_eq!(display_host("https://app.example:8443/cb?x"), "app.example");
+        assert_eq!(display_host("http://[::1]:9/cb"), "[::1]");
+        assert_eq!(display_host("com.example.app:/cb"), "com.example.app");
 
         assert!(validate_origin("https://spa.example").is_ok());
         assert!(validate_origin("http://localhost:3000").is_ok());

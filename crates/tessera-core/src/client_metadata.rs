@@ -61,12 +61,10 @@ impl TokenEndpointAuthMethod {
 }
 
 /// The registered metadata that has no place in [`Client`]: kept beside it by the store and
-/// answered back on every read.
+/// answered back on every read. (`scope` has one: the client's allowed scopes.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredMetadata {
     pub auth_method: TokenEndpointAuthMethod,
-    /// The scope the client registered for, as a canonical scope string.
-    pub scope: Option<String>,
     pub client_uri: Option<String>,
     pub logo_uri: Option<String>,
     pub tos_uri: Option<String>,
@@ -441,6 +439,8 @@ pub fn parse(
                 .into(),
         ));
     }
+    // The scopes the client may be granted (its allowed scopes): those the server knows, and
+    // never `introspection`, which only an operator grants.
     let scope = match raw.string("scope") {
         None => None,
         Some(text) => {
@@ -449,6 +449,12 @@ pub fn parse(
             if !scope.is_subset(&scopes.supported) {
                 return Err(metadata_error(
                     "scope names a scope this server does not know.".into(),
+                ));
+            }
+            if scope.contains(crate::introspection::INTROSPECTION_SCOPE) {
+                return Err(metadata_error(
+                    "scope: introspection is granted only by an operator, never at registration."
+                        .into(),
                 ));
             }
             (!scope.is_empty()).then(|| scope.to_string())
@@ -484,6 +490,9 @@ pub fn parse(
             .map(str::to_owned),
         access_token_format: AccessTokenFormat::Opaque,
         logout_revokes_grants: false,
+        allowed_scopes: scope,
+        // Registered by nobody an operator knows: it introspects its own tokens only.
+        introspect_any: false,
         client_id: None,
         secret: SecretChoice::Generate,
     };
@@ -507,13 +516,18 @@ pub fn parse(
         RegistrationError::NoGrantType => {
             metadata_error("grant_types must name at least one grant type.".into())
         }
+        RegistrationError::AllowedScopes(_) | RegistrationError::IntrospectionForPublicClient => {
+            metadata_error(format!(
+                "scope: {}",
+                safe_for_description(&e.to_string(), 200)
+            ))
+        }
         other => metadata_error(safe_for_description(&other.to_string(), 200)),
     })?;
     Ok(ClientMetadata {
         registration,
         extra: RegisteredMetadata {
             auth_method,
-            scope,
             client_uri: raw.string("client_uri").map(str::to_owned),
             logo_uri: raw.string("logo_uri").map(str::to_owned),
             tos_uri: raw.string("tos_uri").map(str::to_owned),
@@ -622,7 +636,7 @@ impl ClientInformation {
             response_types: wire_response_types(&client.grant_types),
             redirect_uris: client.redirect_uris.clone(),
             post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
-            scope: extra.scope.clone(),
+            scope: client.allowed_scopes.clone(),
             client_uri: extra.client_uri.clone(),
             logo_uri: extra.logo_uri.clone(),
             tos_uri: extra.tos_uri.clone(),
@@ -695,7 +709,11 @@ mod tests {
         assert_eq!(m.registration.client_type, ClientType::Public);
         assert_eq!(m.registration.grant_types, vec![GrantType::DeviceCode]);
         assert!(m.registration.redirect_uris.is_empty());
-        assert_eq!(m.extra.scope.as_deref(), Some("openid read"));
+        assert_eq!(
+            m.registration.allowed_scopes.as_deref(),
+            Some("openid read")
+        );
+        assert!(!m.registration.introspect_any, "its own tokens only");
         assert_eq!(
             wire_grant_types(&m.registration.grant_types),
             vec![DEVICE_CODE_GRANT_TYPE, "refresh_token"]
@@ -765,6 +783,7 @@ mod tests {
             (r#"{"tos_uri":"/relative"}"#, "tos_uri"),
             (r#"{"policy_uri":"ftp://a.example/p"}"#, "policy_uri"),
             (r#"{"scope":"read nuke"}"#, "scope"),
+            (r#"{"scope":"read introspection"}"#, "introspection"),
             (r#"{"contacts":["a b"]}"#, "contacts"),
             (r#"{"contacts":"ops@a.example"}"#, "contacts"),
             (r#"{"client_name":5}"#, "client_name"),

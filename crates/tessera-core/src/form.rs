@@ -70,10 +70,16 @@ impl Form {
     }
 }
 
+/// Up to this many parameters, a repeated name is found by scanning (faster than hashing for
+/// the handful a real request sends); beyond it, by a set, so the check stays linear however
+/// many parameters a hostile body carries.
+const SCAN_LIMIT: usize = 16;
+
 /// Parses a form body. Empty segments (`a=1&&b=2`) are skipped; a segment without `=` is a
 /// name with an empty value.
 pub fn parse(body: &[u8]) -> Result<Form, FormError> {
     let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for segment in body.split(|&b| b == b'&') {
         if segment.is_empty() {
             continue;
@@ -84,7 +90,15 @@ pub fn parse(body: &[u8]) -> Result<Form, FormError> {
         };
         let name = decode(name)?;
         let value = decode(value)?;
-        if pairs.iter().any(|(k, _)| *k == name) {
+        let repeated = if pairs.len() < SCAN_LIMIT {
+            pairs.iter().any(|(k, _)| *k == name)
+        } else {
+            if seen.is_empty() {
+                seen.extend(pairs.iter().map(|(k, _)| k.clone()));
+            }
+            !seen.insert(name.clone())
+        };
+        if repeated {
             return Err(FormError::Duplicate(name));
         }
         pairs.push((name, value));
@@ -188,6 +202,26 @@ mod tests {
             parse(b"a=1&b=2&%61=3"),
             Err(FormError::Duplicate("a".into())),
             "names are compared after decoding"
+        );
+    }
+
+    #[test]
+    fn duplicates_are_found_among_many_parameters_in_linear_time() {
+        let many: Vec<String> = (0..10_000).map(|i| format!("p{i}=v")).collect();
+        let body = many.join("&");
+        assert_eq!(parse(body.as_bytes()).expect("distinct").len(), 10_000);
+        for repeated in ["p3", "p9999", "p20"] {
+            let body = format!("{body}&{repeated}=again");
+            assert_eq!(
+                parse(body.as_bytes()),
+                Err(FormError::Duplicate(repeated.into())),
+                "{repeated}"
+            );
+        }
+        let early = "a=1&b=2&a=3";
+        assert_eq!(
+            parse(early.as_bytes()),
+            Err(FormError::Duplicate("a".into()))
         );
     }
 

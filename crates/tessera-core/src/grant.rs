@@ -355,6 +355,8 @@ pub(crate) mod tests {
             algorithm: None,
             access_token_format: crate::client::AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         }
     }

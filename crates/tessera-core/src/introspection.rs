@@ -45,6 +45,36 @@ pub fn authorize_caller(caller: Caller<'_>, now: UnixTime) -> Result<(), CallerR
     }
 }
 
+/// An authorized caller, and what it may learn (RFC 7662 section 4: the server decides which
+/// tokens a caller may see). An operator's resource server sees every token, as DOT's do; an
+/// application a user registered sees only the tokens issued to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience {
+    /// The calling client, or the client of the calling bearer token.
+    pub client_pk: i64,
+    pub sees_all: bool,
+}
+
+impl Audience {
+    pub fn of(client: &Client) -> Self {
+        Self {
+            client_pk: client.id,
+            sees_all: client.introspect_any,
+        }
+    }
+}
+
+/// The answer for `audience`: a token it may not see is inactive, exactly like an unknown one.
+pub fn introspect_for(
+    found: Option<&TokenContext>,
+    audience: Audience,
+    now: UnixTime,
+    issuer: &str,
+) -> Introspection {
+    let visible = found.filter(|c| audience.sees_all || c.client_pk == audience.client_pk);
+    introspect(visible, now, issuer)
+}
+
 /// The introspection response body. Inactive tokens are exactly `{"active": false}`
 /// (section 2.2: nothing else may reveal why).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -56,6 +56,11 @@ pub struct Registration {
     pub algorithm: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub logout_revokes_grants: bool,
+    /// The scopes it may be granted, space-separated; `None`: the default (every scope but
+    /// `introspection`).
+    pub allowed_scopes: Option<String>,
+    /// Whether it may introspect every token (an operator's resource server) or only its own.
+    pub introspect_any: bool,
     /// `None`: generated.
     pub client_id: Option<String>,
     /// Ignored for public clients unless [`SecretChoice::Chosen`], which is refused for them.
@@ -83,6 +88,12 @@ pub enum RegistrationError {
     SecretForPublicClient,
     #[error("the client secret must not be empty")]
     EmptySecret,
+    #[error("invalid allowed scopes {0:?}: a space-separated list of scope names")]
+    AllowedScopes(String),
+    #[error(
+        "a public client cannot be allowed the introspection scope: its client_id alone proves nothing"
+    )]
+    IntrospectionForPublicClient,
     /// A malformed client id, URI or origin; the text says which and why.
     #[error("{0}")]
     Invalid(String),
@@ -132,6 +143,15 @@ impl Registration {
         }
         if let Some(id) = &self.client_id {
             validate_client_id(id).map_err(RegistrationError::Invalid)?;
+        }
+        if let Some(list) = &self.allowed_scopes {
+            let scope = crate::scope::Scope::parse(list)
+                .map_err(|_| RegistrationError::AllowedScopes(list.clone()))?;
+            if self.client_type == ClientType::Public
+                && scope.contains(crate::introspection::INTROSPECTION_SCOPE)
+            {
+                return Err(RegistrationError::IntrospectionForPublicClient);
+            }
         }
         match (&self.client_type, &self.secret) {
             (ClientType::Public, SecretChoice::Chosen(_)) => {
@@ -235,6 +255,8 @@ mod tests {
             algorithm: None,
             access_token_format: AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             client_id: None,
             secret: SecretChoice::Generate,
         }
@@ -307,6 +329,18 @@ mod tests {
         assert!(matches!(
             refused(|r| r.algorithm = Some("none".into())),
             RegistrationError::Algorithm(_)
+        ));
+        assert_eq!(
+            refused(|r| {
+                r.client_type = ClientType::Public;
+                r.secret = SecretChoice::Generate;
+                r.allowed_scopes = Some("read introspection".into());
+            }),
+            RegistrationError::IntrospectionForPublicClient
+        );
+        assert!(matches!(
+            refused(|r| r.allowed_scopes = Some("read \"write".into())),
+            RegistrationError::AllowedScopes(_)
         ));
         assert_eq!(
             refused(|r| r.algorithm = Some("HS256".into())),

@@ -46,6 +46,11 @@ impl Scope {
     pub fn intersection(&self, other: &Scope) -> Scope {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
+
+    /// This scope without `token`.
+    pub fn without(&self, token: &str) -> Scope {
+        Self(self.0.iter().filter(|t| *t != token).cloned().collect())
+    }
 }
 
 fn is_scope_char(b: u8) -> bool {
@@ -93,6 +98,28 @@ impl Default for ScopePolicy {
 }
 
 impl ScopePolicy {
+    /// [`ScopePolicy::resolve`] for a client: the default is narrowed to what the client may
+    /// have, and asking for more than that is `invalid_scope` (RFC 6749 section 3.3: the
+    /// server may refuse or narrow; refusing says plainly what went wrong).
+    pub fn resolve_for(
+        &self,
+        client: &crate::client::Client,
+        requested: Option<&str>,
+    ) -> Result<Scope, OAuthError> {
+        let allowed = client.allowed_scope(&self.supported);
+        let granted = self.resolve(requested)?;
+        let asked = requested.is_some_and(|r| !r.trim().is_empty());
+        if !asked {
+            return Ok(granted.intersection(&allowed));
+        }
+        if !granted.is_subset(&allowed) {
+            return Err(OAuthError::invalid_scope(
+                "The requested scope is not allowed for this application.",
+            ));
+        }
+        Ok(granted)
+    }
+
     /// The scope to grant for a request's `scope` parameter (absent or empty means the default).
     /// Asking for a scope the server does not know is `invalid_scope` (RFC 6749 section 5.2).
     pub fn resolve(&self, requested: Option<&str>) -> Result<Scope, OAuthError> {
@@ -152,6 +179,49 @@ mod tests {
         );
         let err = policy.resolve(Some("read nuke")).expect_err("unknown");
         assert_eq!(err.code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn clients_get_only_their_allowed_scopes() {
+        use crate::client::ClientType;
+        let policy = ScopePolicy::default();
+        let mut c = crate::grant::tests::client(1);
+        assert_eq!(
+            policy.resolve_for(&c, None).expect("default").to_string(),
+            "read write"
+        );
+        let err = policy
+            .resolve_for(&c, Some("read introspection"))
+            .expect_err("introspection needs an operator's say-so");
+        assert_eq!(err.code, ErrorCode::InvalidScope);
+        c.allowed_scopes = Some("read introspection".into());
+        assert_eq!(
+            policy
+                .resolve_for(&c, Some("introspection"))
+                .expect("allowed")
+                .to_string(),
+            "introspection"
+        );
+        assert_eq!(
+            policy.resolve_for(&c, None).expect("default").to_string(),
+            "read",
+            "the default narrowed to what the client may have"
+        );
+        assert_eq!(
+            policy
+                .resolve_for(&c, Some("write"))
+                .expect_err("not allowed")
+                .code,
+            ErrorCode::InvalidScope
+        );
+        c.client_type = ClientType::Public;
+        assert_eq!(
+            policy
+                .resolve_for(&c, Some("introspection"))
+                .expect_err("never for a public client")
+                .code,
+            ErrorCode::InvalidScope
+        );
     }
 
     proptest! {

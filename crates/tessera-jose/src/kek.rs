@@ -68,6 +68,14 @@ impl Kek {
         b64::encode(&digest[..8])
     }
 
+    /// A 32-byte key for another purpose, derived from this one (HMAC-SHA256 of `label`):
+    /// every node of a deployment derives the same, and it reveals nothing of the KEK.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&crate::mac_bytes(self.0.as_ref(), label.as_bytes()));
+        out
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -37,6 +37,24 @@ pub use hash::token_hash;
 pub use kek::Kek;
 pub use key::{SigningKey, VerifyingKey, jwks};
 
+/// HMAC-SHA256 of `message` under `key`.
+pub(crate) fn mac_bytes(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, KeyInit, Mac};
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut m = match <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return Vec::new(),
+    };
+    m.update(message);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// HMAC-SHA256 of `message` under `key`, base64url: a tag only the holder of `key` can make
+/// (signed cookies).
+pub fn mac(key: &[u8], message: &[u8]) -> String {
+    b64::encode(mac_bytes(key, message))
+}
+
 /// base64url without padding (RFC 7515 section 2), the only encoding JOSE uses.
 pub(crate) mod b64 {
     use base64::Engine;

@@ -144,11 +144,30 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Creates the database file readable by its owner only (0600), before SQLite opens it: the
+/// file holds every client, user and token digest, and SQLite gives its `-wal` and `-shm`
+/// files the mode of the database file. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file, applies migrations and starts the
     /// writer thread.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path).map_err(StoreError::unavailable)?;
         let mut writer = open_writer(&path).map_err(StoreError::unavailable)?;
         migrate(&mut writer).map_err(StoreError::unavailable)?;
         let checkpointer = Connection::open(&path).map_err(StoreError::unavailable)?;
@@ -300,6 +319,34 @@ fn writer_loop(mut conn: SqliteConn, rx: mpsc::Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        use tessera_store::prelude::*;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).expect("open");
+        store.ping().await.expect("ping");
+        store
+            .insert_user(tessera_store::NewUser {
+                username: "alice".into(),
+                email: String::new(),
+                password_hash: None,
+                created_at: 0,
+            })
+            .await
+            .expect("write, so the WAL exists");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("t.db{suffix}"));
+            let mode = std::fs::metadata(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "t.db{suffix}");
+        }
+    }
 
     #[test]
     fn urls() {

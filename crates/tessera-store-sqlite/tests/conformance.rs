@@ -45,6 +45,8 @@ async fn the_wal_stays_bounded_under_constant_writes() {
             algorithm: None,
             access_token_format: Default::default(),
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         })
         .await

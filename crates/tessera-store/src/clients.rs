@@ -22,6 +22,8 @@ pub struct NewClient {
     pub algorithm: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub logout_revokes_grants: bool,
+    pub allowed_scopes: Option<String>,
+    pub introspect_any: bool,
     pub created_at: UnixTime,
 }
 
@@ -36,6 +38,7 @@ pub struct ClientUpdate {
     pub algorithm: Option<String>,
     pub access_token_format: AccessTokenFormat,
     pub logout_revokes_grants: bool,
+    pub allowed_scopes: Option<String>,
     pub updated_at: UnixTime,
 }
 
@@ -50,7 +53,8 @@ pub trait ClientStore: Send + Sync + 'static {
     async fn update_client(&self, pk: i64, update: ClientUpdate) -> StoreResult<bool>;
     /// Deletes a client with its grants, tokens and codes; returns whether it existed.
     async fn delete_client(&self, pk: i64) -> StoreResult<bool>;
-    /// Whether any registered client lists `origin` in its allowed origins (CORS preflight,
-    /// which carries no client id).
+    /// Whether any registered public client lists `origin` in its allowed origins (CORS
+    /// preflight, which carries no client id; confidential clients run on servers and get no
+    /// CORS).
     async fn origin_allowed(&self, origin: &str) -> StoreResult<bool>;
 }

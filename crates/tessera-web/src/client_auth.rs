@@ -4,7 +4,8 @@
 //! first success is verified on a blocking thread (never on the async workers), then
 //! remembered in a bounded cache keyed by the client, the registered hash and a digest of the
 //! presented secret, so a changed registration never matches an old entry.
-//! Failures feed the rate limiter; over the limit a failure is answered 429.
+//! Every attempt is first checked against the guessing limits (`ratelimit`): over them it is
+//! answered 429 before any secret is looked at, right or wrong. Failures are counted.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +16,7 @@ use tessera_core::token::TokenDigest;
 
 use crate::error::ApiError;
 use crate::extract::OAuthPost;
-use crate::ratelimit::Key;
+use crate::ratelimit::{Attempt, Principal};
 use crate::state::AppState;
 
 /// Successful (client, registered hash, presented secret) checks, bounded in size.
@@ -59,12 +60,32 @@ fn failure(description: &'static str) -> ApiError {
 /// Authenticates the client of a request: Basic or body credentials, or a public client's
 /// `client_id` alone.
 pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, ApiError> {
+    let now = state.now();
     let presented = match post.credentials() {
         Ok(Some(p)) => p,
         Ok(None) => return Err(failure("Client authentication is required.")),
         Err(e @ CredentialError::MultipleMethods) => return Err(e.to_oauth().into()),
-        Err(e) => return Err(limit_failure(state, post, None, e.to_oauth().into())),
+        Err(e) => {
+            let attempt = Attempt {
+                principal: None,
+                address: post.peer,
+                known_device: false,
+            };
+            if let Some(wait) = state.limiter.check(&attempt, now).await {
+                return Err(ApiError::too_many_requests(wait));
+            }
+            state.limiter.record_failure(&attempt, now).await;
+            return Err(e.to_oauth().into());
+        }
     };
+    let attempt = Attempt {
+        principal: Some(Principal::Client(&presented.client_id)),
+        address: post.peer,
+        known_device: false,
+    };
+    if let Some(wait) = state.limiter.check(&attempt, now).await {
+        return Err(ApiError::too_many_requests(wait));
+    }
     let client = state
         .store
         .client_by_client_id(&presented.client_id)
@@ -89,13 +110,8 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
                 method = ?presented.method,
                 outcome = "failed",
             );
-            let key = Key::Client(presented.client_id.clone());
-            Err(limit_failure(
-                state,
-                post,
-                Some(key),
-                failure("Client authentication failed."),
-            ))
+            state.limiter.record_failure(&attempt, now).await;
+            Err(failure("Client authentication failed."))
         }
     }
 }
@@ -147,14 +163,25 @@ pub enum Login {
     },
 }
 
-/// Checks a username and password (the password grant and the sign-in page). Failures count
-/// against the username and the caller's address.
+/// Checks a username and password (the password grant and the sign-in page). Over the
+/// guessing limits nothing is checked; failures count against the username and the address,
+/// and, unless the browser is a known device of that user, against the username everywhere.
 pub async fn check_user_password(
     state: &AppState,
     peer: Option<std::net::IpAddr>,
     username: &str,
     secret: &str,
+    known_device: bool,
 ) -> Result<Login, ApiError> {
+    let now = state.now();
+    let attempt = Attempt {
+        principal: Some(Principal::User(username)),
+        address: peer,
+        known_device,
+    };
+    if let Some(retry_after) = state.limiter.check(&attempt, now).await {
+        return Ok(Login::TooMany { retry_after });
+    }
     let user = state.store.user_by_username(username).await?;
     let hash = user
         .as_ref()
@@ -164,29 +191,21 @@ pub async fn check_user_password(
     match user {
         Some(u) if ok && u.password_hash.is_some() => Ok(Login::Valid { user_id: u.id }),
         _ => {
-            tracing::info!(target: "tessera::audit", event = "login", username = %username, outcome = "failed");
-            let keys: Vec<Key> = std::iter::once(Key::User(username.to_owned()))
-                .chain(peer.map(Key::Address))
-                .collect();
-            Ok(match state.limiter.record_failure(&keys, state.now()) {
-                Some(retry_after) => Login::TooMany { retry_after },
-                None => Login::Invalid,
-            })
+            // What was typed may be a password in the wrong field: log a fingerprint that
+            // correlates attempts, never the text.
+            tracing::info!(target: "tessera::audit", event = "login", username_fingerprint = %fingerprint(username), outcome = "failed");
+            state.limiter.record_failure(&attempt, now).await;
+            Ok(Login::Invalid)
         }
     }
 }
 
-/// Counts a failure against `key` (a client id or a username) and the caller's address; over
-/// the limit the answer becomes 429 with `Retry-After`.
-pub fn limit_failure(
-    state: &AppState,
-    post: &OAuthPost,
-    key: Option<Key>,
-    error: ApiError,
-) -> ApiError {
-    let keys: Vec<Key> = key.into_iter().chain(post.peer.map(Key::Address)).collect();
-    match state.limiter.record_failure(&keys, state.now()) {
-        Some(wait) => ApiError::too_many_requests(wait),
-        None => error,
-    }
+/// A short fingerprint of a typed name (the first 48 bits of its SHA-256, hex): the same
+/// name always gives the same fingerprint, so failed attempts can be correlated in the log
+/// without the log holding what was typed.
+pub fn fingerprint(text: &str) -> String {
+    TokenDigest::of(text).0[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

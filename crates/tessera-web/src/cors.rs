@@ -1,6 +1,8 @@
 //! CORS for browser clients (docs/behaviour.md, "CORS"): the token and revocation endpoints
-//! answer preflights for origins a registered client lists in `allowed_origins`, and add
-//! `Access-Control-Allow-Origin` to answers for a client that lists the request's Origin.
+//! answer preflights for origins a registered public client lists in `allowed_origins`, and
+//! add `Access-Control-Allow-Origin` to answers for a public client that lists the request's
+//! Origin. Confidential clients keep their secret on a server, so a browser never calls for
+//! them and they get no CORS (SPEC.md, "Browsers").
 //! Every answer says `Vary: Origin`, since it depends on it.
 
 use std::future::Future;
@@ -79,6 +81,7 @@ where
         .insert(VARY, HeaderValue::from_static("Origin"));
     if let (Some(origin), Some(client_id)) = (&post.origin, post.claimed_client_id())
         && let Ok(Some(client)) = state.store.client_by_client_id(client_id).await
+        && client.client_type == tessera_core::client::ClientType::Public
         && client.allows_origin(origin)
     {
         allow_origin(&mut response, origin);

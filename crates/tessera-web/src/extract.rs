@@ -91,10 +91,13 @@ impl FromRequest<AppState> for OAuthPost {
             .get(ORIGIN)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = crate::address::client_ip(
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            req.headers(),
+            &state.settings.trusted_proxies,
+        );
         let limit = state.settings.max_body_bytes;
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await

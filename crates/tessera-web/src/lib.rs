@@ -11,7 +11,8 @@
 //! - [`error`]: the one error type of this boundary.
 //! - [`extract`]: the strict form-POST extractor.
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
-//! - [`ratelimit`]: failure counters per client, user and address.
+//! - [`ratelimit`]: the limits that stop guessing (memory or Redis), known-device cookies.
+//! - [`address`]: the client's address, through trusted reverse proxies.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
 //! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health, device
 //!   authorization and dynamic client registration; and the pages: authorization (sign-in and
@@ -23,6 +24,7 @@
 //! - [`keyring`]: the signing keys as this node sees them (store, key-encryption key, cache).
 //! - [`signing`]: ID tokens and RFC 9068 JWT access tokens, and finding a JWT's stored row.
 
+pub mod address;
 pub mod client_auth;
 pub mod cors;
 pub mod error;
@@ -45,7 +47,7 @@ use axum::middleware::map_response;
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use state::{AppState, DynamicRegistration, Settings};
+pub use state::{AppState, ConnectionLimits, DynamicRegistration, Settings};
 
 /// Registers `route` at `path` with and without its trailing slash (docs/behaviour.md,
 /// "Requests"), so both spellings share one method router and so one 405 + `Allow`.
@@ -204,17 +206,71 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the application on `listener` until `shutdown` completes. Tests call it with a
-/// listener bound to port 0.
+/// Serves the application on `listener` until `shutdown` completes, then lets the requests in
+/// flight finish. Tests call it with a listener bound to port 0.
+///
+/// Each connection is bounded: its headers must arrive within the header timeout (which
+/// also closes a keep-alive connection idle that long), its bodies within the body timeout,
+/// and at most `max_connections` are served at once, so slow or idle clients cost a bounded
+/// amount (docs/behaviour.md, "Security").
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util_server::rt::{TokioIo, TokioTimer};
+    use hyper_util_server::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let limits = state.settings.limits;
+    let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_read_timeout,
+    ));
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util_server::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Take a permit before accepting: at the cap, new connections wait in the kernel.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A connection that failed before it was accepted (reset, too many files):
+                // the listener itself is fine; wait a moment rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(move |mut req: axum::extract::Request| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo::<SocketAddr>(peer));
+                req
+            });
+        let service = TowerToHyperService::new(service.map_request(
+            |req: hyper::Request<hyper::body::Incoming>| req.map(axum::body::Body::new),
+        ));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are one client's (a reset, a timeout): nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -1,9 +1,14 @@
 //! Browser sessions and CSRF protection for the HTML pages.
 //!
-//! The session cookie holds a `tsse_` token; the store keeps its digest. Forms are protected by
-//! a double-submit token: a random `tessera_csrf` cookie (HttpOnly, SameSite=Lax) whose value
-//! each form repeats in a hidden `csrf_token` field. A cross-site page can neither read the
-//! cookie nor make the browser send it with a POST.
+//! The session cookie holds a `tsse_` token; the store keeps its digest. Forms carry a hidden
+//! `csrf_token`: for a signed-in browser it is derived from the session cookie's secret value,
+//! so it is bound to that session and no other site (nor a sibling subdomain that can plant
+//! cookies) can compute it; before sign-in it is a double-submit token, a random `tessera_csrf`
+//! cookie (HttpOnly, SameSite=Lax) that the form repeats.
+//!
+//! With an https issuer every cookie is `Secure` and named with the `__Host-` prefix, which
+//! browsers accept only from this host, over https, for the whole path: a cookie of the same
+//! name set by another subdomain or over plain http can never shadow it.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -23,6 +28,19 @@ pub const SESSION_COOKIE: &str = "tessera_session";
 pub const CSRF_COOKIE: &str = "tessera_csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 
+fn https(state: &AppState) -> bool {
+    state.settings.issuer.starts_with("https://")
+}
+
+/// A cookie's name as sent: `__Host-` prefixed under an https issuer.
+pub fn cookie_name(state: &AppState, base: &'static str) -> std::borrow::Cow<'static, str> {
+    if https(state) {
+        format!("__Host-{base}").into()
+    } else {
+        base.into()
+    }
+}
+
 /// The value of cookie `name`, if the request has exactly that cookie.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -35,21 +53,57 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
-    let secure = if state.settings.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+fn cookie_header(
+    state: &AppState,
+    base: &'static str,
+    value: &str,
+    max_age: i64,
+) -> Option<HeaderValue> {
+    let secure = if https(state) { "; Secure" } else { "" };
+    let name = cookie_name(state, base);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .ok()
 }
 
+/// How long a browser stays a known device of the user who signed in on it.
+const DEVICE_COOKIE_SECONDS: i64 = 180 * 24 * 3600;
+
+/// Whether the browser carries `username`'s known-device cookie.
+pub fn is_known_device(state: &AppState, headers: &HeaderMap, username: &str) -> bool {
+    cookie(
+        headers,
+        &cookie_name(state, crate::ratelimit::DEVICE_COOKIE),
+    )
+    .is_some_and(|v| state.devices.is_for(v, username))
+}
+
+/// The `Set-Cookie` that marks this browser as a known device of `username`.
+pub fn known_device_cookie(state: &AppState, username: &str) -> Option<HeaderValue> {
+    cookie_header(
+        state,
+        crate::ratelimit::DEVICE_COOKIE,
+        &state.devices.value_for(username),
+        DEVICE_COOKIE_SECONDS,
+    )
+}
+
+/// The session cookie's value, if the request carries one.
+pub(crate) fn session_cookie<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a str> {
+    cookie(headers, &cookie_name(state, SESSION_COOKIE))
+}
+
+/// The CSRF token bound to a session: derived from the cookie's secret value, which only
+/// this browser holds (the store keeps a digest of it under another domain separator).
+fn session_csrf(session: &str) -> String {
+    let digest = TokenDigest::of(&format!("tessera csrf\0{session}"));
+    digest.0[..24].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The signed-in session of a request, if any.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, PageError> {
-    let Some(value) = cookie(headers, SESSION_COOKIE) else {
+    let Some(value) = session_cookie(state, headers) else {
         return Ok(None);
     };
     if token::recognise(value) != Some(TokenKind::Session) {
@@ -80,15 +134,19 @@ pub async fn start(state: &AppState, user_id: i64) -> Result<Option<HeaderValue>
 
 /// Ends the request's session; returns the `Set-Cookie` that clears it.
 pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<Option<HeaderValue>, PageError> {
-    if let Some(value) = cookie(headers, SESSION_COOKIE) {
+    if let Some(value) = session_cookie(state, headers) {
         state.store.delete_session(&TokenDigest::of(value)).await?;
     }
     Ok(cookie_header(state, SESSION_COOKIE, "", 0))
 }
 
-/// The request's CSRF token, and the `Set-Cookie` to send when it is new.
+/// The request's CSRF token, and the `Set-Cookie` to send when it is new: bound to the
+/// session when there is one, a double-submit cookie before sign-in.
 pub fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, CSRF_COOKIE) {
+    if let Some(session) = session_cookie(state, headers) {
+        return (session_csrf(session), None);
+    }
+    match cookie(headers, &cookie_name(state, CSRF_COOKIE)) {
         Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_alphanumeric()) => {
             (v.to_owned(), None)
         }
@@ -120,17 +178,39 @@ pub fn redirect(status: StatusCode, location: &str) -> Response {
     r
 }
 
-/// Only local paths are followed after sign-in, so `next` cannot send a user elsewhere.
+/// Only absolute paths on this server are followed after sign-in, so `next` cannot send a
+/// user elsewhere: refused with any control character, whitespace or backslash (browsers drop
+/// tabs and newlines and read `\` as `/`, turning `/\t/evil.example` into `//evil.example`) or
+/// a `//` prefix, and its path (before any query) checked again once percent-decoded.
 pub fn safe_next(next: Option<&str>) -> &str {
+    let local = |p: &str| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if local(n)
+                && form::decode(n.split(['?', '#']).next().unwrap_or(n).as_bytes())
+                    .is_ok_and(|d| local(&d)) =>
+        {
+            n
+        }
         _ => paths::APPLICATIONS,
     }
 }
 
-/// Whether a POSTed form carries the CSRF token of its cookie (double-submit check).
-pub fn csrf_matches(headers: &HeaderMap, form: &Form) -> bool {
-    let expected = cookie(headers, CSRF_COOKIE).unwrap_or("");
+/// Whether a POSTed form carries the request's CSRF token: the one bound to its session, or
+/// before sign-in the one of its double-submit cookie.
+pub fn csrf_matches(state: &AppState, headers: &HeaderMap, form: &Form) -> bool {
+    let expected = match session_cookie(state, headers) {
+        Some(session) => session_csrf(session),
+        None => cookie(headers, &cookie_name(state, CSRF_COOKIE))
+            .unwrap_or("")
+            .to_owned(),
+    };
     let sent = form.get(CSRF_FIELD).unwrap_or("");
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(sent.as_bytes()))
 }
@@ -148,10 +228,13 @@ impl FromRequest<AppState> for CheckedForm {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
-        let peer = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+        let peer = crate::address::client_ip(
+            req.extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            &headers,
+            &state.settings.trusted_proxies,
+        );
         let is_form = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -179,7 +262,7 @@ impl FromRequest<AppState> for CheckedForm {
             })?;
         let form = form::parse(&body)
             .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, "Bad request", e.description()))?;
-        if !csrf_matches(&headers, &form) {
+        if !csrf_matches(state, &headers, &form) {
             return Err(PageError::bad_form());
         }
         Ok(Self {
@@ -203,10 +286,25 @@ mod tests {
             "//evil.example/",
             "/\\evil.example",
             "javascript:x",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            " /x",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/%2f%2fevil.example",
+            "/ok\u{85}",
         ] {
             assert_eq!(safe_next(Some(bad)), paths::APPLICATIONS, "{bad}");
         }
         assert_eq!(safe_next(None), paths::APPLICATIONS);
+        let with_query =
+            "/o/authorize/?scope=read%20write&redirect_uri=https%3A%2F%2Fa.example%2Fcb";
+        assert_eq!(
+            safe_next(Some(with_query)),
+            with_query,
+            "encoded values in the query stay"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tessera_jose::Kek;
 
 use crate::client_auth::SecretCache;
 use crate::keyring::KeyRing;
-use crate::ratelimit::{RateLimitSettings, RateLimiter};
+use crate::ratelimit::{DeviceCookie, RateLimitSettings, RateLimiter};
 
 /// Whether clients may register themselves (RFC 7591), the `dynamic_registration` setting.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,6 +59,33 @@ pub struct Settings {
     /// How long a user's approval of an application is remembered.
     pub consent_seconds: i64,
     pub dynamic_registration: DynamicRegistration,
+    pub limits: ConnectionLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client's address.
+    pub trusted_proxies: Vec<crate::address::Network>,
+    /// Where every node counts failed attempts together; `None`: this node's memory.
+    pub redis_url: Option<String>,
+}
+
+/// What one client may hold of the server: a slow or idle client costs a bounded amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time to send a request's headers; also how long an idle keep-alive connection may
+    /// wait for its next request.
+    pub header_read_timeout: std::time::Duration,
+    /// Time to send a request's body.
+    pub body_read_timeout: std::time::Duration,
+    /// Connections served at once; beyond them new ones wait in the kernel's queue.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(20),
+            body_read_timeout: std::time::Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
 }
 
 impl Settings {
@@ -74,6 +101,9 @@ impl Settings {
             jwt_access_token_seconds: 300,
             consent_seconds: 90 * 24 * 3600,
             dynamic_registration: DynamicRegistration::Off,
+            limits: ConnectionLimits::default(),
+            trusted_proxies: Vec::new(),
+            redis_url: None,
         }
     }
 
@@ -102,6 +132,8 @@ pub struct AppState {
     pub argon2_permits: Arc<Semaphore>,
     /// The signing keys, shared with every node through the store.
     pub keys: Arc<KeyRing>,
+    /// Signs and checks known-device cookies (a key derived from the key-encryption key).
+    pub devices: Arc<DeviceCookie>,
 }
 
 impl AppState {
@@ -117,9 +149,16 @@ impl AppState {
         kek: Kek,
     ) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
+        if let Some(url) = &settings.redis_url
+            && let Err(e) = limiter.use_redis(url)
+        {
+            tracing::error!(error = %e, "invalid Redis URL: rate limits count on this node alone");
+        }
+        let devices = Arc::new(DeviceCookie::new(kek.derive("tessera known-device cookie")));
         let keys = Arc::new(KeyRing::new(store.clone(), kek, entropy.clone()));
         Self {
             keys,
+            devices,
             store,
             settings: Arc::new(settings),
             clock,

@@ -104,7 +104,7 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Register an application (DOT's createapplication).
-    Createapplication(CreateApplication),
+    Createapplication(Box<CreateApplication>),
     /// Create a user.
     Createuser {
         username: String,
@@ -237,6 +237,14 @@ pub struct CreateApplication {
     /// of it.
     #[arg(long)]
     pub logout_revokes_grants: bool,
+    /// The scopes it may be granted; default: every configured scope but introspection,
+    /// which only this flag can allow (never to a public client).
+    #[arg(long, value_name = "\"S1 S2\"")]
+    pub allowed_scopes: Option<String>,
+    /// At the introspection endpoint: all (every token, as a resource server) or own (only
+    /// tokens issued to it).
+    #[arg(long, value_name = "all|own", default_value = "all")]
+    pub introspection: String,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -81,7 +81,22 @@ async fn open_store(config: &Config, require: bool) -> crate::Result<Arc<dyn Sto
     }
 }
 
+/// Writes `text` with every control character (and the Unicode line and paragraph
+/// separators) escaped, so no value, whatever a request put in it, can end a log line and
+/// start a forged record of its own.
+fn escape_controls(text: &str, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    for c in text.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            write!(out, "{}", c.escape_default())?;
+        } else {
+            out.write_char(c)?;
+        }
+    }
+    Ok(())
+}
+
 fn init_logging(format: LogFormat, default_level: &str) {
+    use tracing_subscriber::field::MakeExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
@@ -89,7 +104,20 @@ fn init_logging(format: LogFormat, default_level: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
+        // The text format writes values as they are; these fields escape them first (JSON
+        // escapes by itself).
+        LogFormat::Text => builder
+            .fmt_fields(
+                tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                    let text = format!("{value:?}");
+                    if field.name() != "message" {
+                        write!(w, "{}=", field.name())?;
+                    }
+                    escape_controls(&text, w)
+                })
+                .delimited(" "),
+            )
+            .try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }
@@ -110,7 +138,7 @@ pub async fn run(command: Command) -> CommandResult {
         }
         Command::Createapplication(args) => {
             let config = load_config(&args.store.overrides, "warn")?;
-            create_application(&config, args).await
+            create_application(&config, *args).await
         }
         Command::Createuser {
             username,
@@ -283,6 +311,9 @@ fn registration_error(e: RegistrationError) -> anyhow::Error {
         }
         RegistrationError::EmptySecret => anyhow!("--client-secret must not be empty"),
         RegistrationError::Name => anyhow!("--name must be 1 to 255 characters"),
+        RegistrationError::IntrospectionForPublicClient => anyhow!(
+            "--allowed-scopes: a public client cannot be allowed introspection (its client_id alone proves nothing)"
+        ),
         other => other.into(),
     }
 }
@@ -311,6 +342,16 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             },
         )?,
         logout_revokes_grants: args.logout_revokes_grants,
+        allowed_scopes: args.allowed_scopes.clone(),
+        introspect_any: match args.introspection.as_str() {
+            "all" => true,
+            "own" => false,
+            other => {
+                return Err(anyhow!(
+                    "invalid --introspection {other:?}: expected all or own"
+                ));
+            }
+        },
         client_id: args.client_id,
         secret: args
             .client_secret
@@ -352,6 +393,8 @@ async fn create_application(config: &Config, args: CreateApplication) -> Command
             algorithm: registration.algorithm,
             access_token_format: registration.access_token_format,
             logout_revokes_grants: registration.logout_revokes_grants,
+            allowed_scopes: registration.allowed_scopes,
+            introspect_any: registration.introspect_any,
             created_at: clock().now(),
         })
         .await
@@ -462,12 +505,12 @@ async fn create_tokens(
     if count == 0 {
         return Err(anyhow!("--count must be at least 1"));
     }
-    let scope = config
-        .scope_policy()
-        .resolve(scope.as_deref())
-        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     let store = open_store(config, true).await?;
     let client = find_client(&*store, client_id).await?;
+    let scope = config
+        .scope_policy()
+        .resolve_for(&client, scope.as_deref())
+        .map_err(|e| anyhow!("invalid --scope: {e}"))?;
     if client.access_token_format == AccessTokenFormat::Jwt {
         return Err(anyhow!(
             "{client_id} issues JWT access tokens, which need the server's signing keys: get them from the token endpoint (createtoken issues opaque tokens only)"

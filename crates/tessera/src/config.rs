@@ -18,9 +18,9 @@ use std::time::Duration;
 use tessera_core::grant::Lifetimes;
 use tessera_core::scope::{Scope, ScopePolicy};
 use tessera_store_postgres::PoolSettings;
-use tessera_web::Settings;
 use tessera_web::ratelimit::RateLimitSettings;
 use tessera_web::state::DynamicRegistration;
+use tessera_web::{ConnectionLimits, Settings};
 
 /// Why the configuration was refused. Typed, unlike the binary's errors, because its callers
 /// (and tests) tell a file problem from a bad value, and because an unreadable file keeps its
@@ -219,6 +219,29 @@ keys! {
     /// Failures per remote address per window.
     rate_limit_address_failures: u32 =
         RateLimitSettings::default().per_address, whole_number_u32;
+    /// Failures per client id or username across every address per window; a browser where
+    /// the user signed in before (known-device cookie) is not held by it.
+    rate_limit_principal_total_failures: u32 =
+        RateLimitSettings::default().per_principal_total, whole_number_u32;
+    /// Redis URL (redis://127.0.0.1:6379) where every node counts failures together; empty:
+    /// each node counts alone, in memory.
+    redis_url: String = "", |text: &str| {
+        if text.is_empty() || text.starts_with("redis://") || text.starts_with("rediss://") {
+            Ok(text.to_owned())
+        } else {
+            Err("expected redis://HOST:PORT or empty".to_owned())
+        }
+    };
+    /// Reverse proxies (addresses or networks, space- or comma-separated) whose
+    /// X-Forwarded-For names the client; requests from anyone else are counted by their own
+    /// address.
+    trusted_proxies: String = "", |text: &str| {
+        text.split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(tessera_web::address::Network::parse)
+            .collect::<Result<Vec<_>, String>>()
+            .map(|_| text.to_owned())
+    };
     /// Whether PKCE `plain` is accepted (off: S256 only).
     pkce_allow_plain: bool = false, parse_bool;
     /// PostgreSQL connections per node.
@@ -233,6 +256,17 @@ keys! {
         PoolSettings::default().statement_timeout.as_secs(), positive_seconds;
     /// Length of a browser session.
     session_expire_seconds: i64 = 12 * 3600, positive_seconds;
+    /// Time a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after as long.
+    header_read_timeout_seconds: i64 =
+        ConnectionLimits::default().header_read_timeout.as_secs(), positive_seconds;
+    /// Time a client has to send a request's body.
+    body_read_timeout_seconds: i64 =
+        ConnectionLimits::default().body_read_timeout.as_secs(), positive_seconds;
+    /// Connections served at once; more wait in the kernel's queue until one closes.
+    max_connections: usize = ConnectionLimits::default().max_connections, |text: &str| {
+        positive_count(text).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
     /// Lifetime of JWT access tokens (applications with --access-token-format jwt): short,
     /// since a resource server validating them offline sees a revocation only at expiry.
     jwt_access_token_expire_seconds: i64 = 300, positive_seconds;
@@ -369,6 +403,7 @@ impl Config {
             window_seconds: self.rate_limit_window_seconds,
             per_principal: self.rate_limit_principal_failures,
             per_address: self.rate_limit_address_failures,
+            per_principal_total: self.rate_limit_principal_total_failures,
         }
     }
 
@@ -396,6 +431,21 @@ impl Config {
             jwt_access_token_seconds: self.jwt_access_token_expire_seconds,
             consent_seconds: self.consent_expire_seconds,
             dynamic_registration: self.dynamic_registration,
+            limits: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(
+                    self.header_read_timeout_seconds.unsigned_abs(),
+                ),
+                body_read_timeout: Duration::from_secs(
+                    self.body_read_timeout_seconds.unsigned_abs(),
+                ),
+                max_connections: self.max_connections,
+            },
+            redis_url: (!self.redis_url.is_empty()).then(|| self.redis_url.clone()),
+            trusted_proxies: self
+                .trusted_proxies
+                .split([' ', ','])
+                .filter_map(|s| tessera_web::address::Network::parse(s).ok())
+                .collect(),
         }
     }
 

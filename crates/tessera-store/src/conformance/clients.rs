@@ -9,6 +9,8 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
     new.algorithm = Some("RS256".into());
     new.access_token_format = AccessTokenFormat::Jwt;
     new.logout_revokes_grants = true;
+    new.allowed_scopes = Some("read introspection".into());
+    new.introspect_any = false;
     let inserted = store.insert_client(new.clone()).await.expect("insert");
     let found = store
         .client_by_client_id("alpha")
@@ -25,6 +27,8 @@ pub async fn clients_round_trip(store: Arc<dyn Store>) {
     assert_eq!(found.algorithm.as_deref(), Some("RS256"));
     assert_eq!(found.access_token_format, AccessTokenFormat::Jwt);
     assert!(found.logout_revokes_grants);
+    assert_eq!(found.allowed_scopes.as_deref(), Some("read introspection"));
+    assert!(!found.introspect_any);
 
     let mut public = new_client("beta");
     public.client_type = ClientType::Public;
@@ -59,8 +63,20 @@ pub async fn duplicate_client_id_is_a_conflict(store: Arc<dyn Store>) {
 
 pub async fn origins_are_found(store: Arc<dyn Store>) {
     let mut c = new_client("spa");
+    c.client_type = ClientType::Public;
+    c.secret = SecretHash::None;
     c.allowed_origins = vec!["https://one.example".into(), "https://two.example".into()];
     store.insert_client(c).await.expect("insert");
+    let mut server_side = new_client("backend");
+    server_side.allowed_origins = vec!["https://backend.example".into()];
+    store.insert_client(server_side).await.expect("insert");
+    assert!(
+        !store
+            .origin_allowed("https://backend.example")
+            .await
+            .expect("q"),
+        "a confidential client's origins get no CORS"
+    );
     assert!(
         store
             .origin_allowed("https://two.example")
@@ -111,6 +127,7 @@ pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
         algorithm: Some("ES256".into()),
         access_token_format: AccessTokenFormat::Jwt,
         logout_revokes_grants: true,
+        allowed_scopes: Some("openid".into()),
         updated_at: NOW + 1,
     };
     assert!(
@@ -128,6 +145,7 @@ pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
     assert_eq!(updated.grant_types, update.grant_types);
     assert_eq!(updated.redirect_uris, update.redirect_uris);
     assert_eq!(updated.algorithm.as_deref(), Some("ES256"));
+    assert_eq!(updated.allowed_scopes.as_deref(), Some("openid"));
     assert_eq!(
         (updated.access_token_format, updated.logout_revokes_grants),
         (AccessTokenFormat::Jwt, true)

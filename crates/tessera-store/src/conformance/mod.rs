@@ -112,6 +112,8 @@ fn new_client(client_id: &str) -> NewClient {
         algorithm: None,
         access_token_format: AccessTokenFormat::Opaque,
         logout_revokes_grants: false,
+        allowed_scopes: None,
+        introspect_any: true,
         created_at: NOW,
     }
 }

@@ -6,7 +6,6 @@ use crate::RegisterOutcome;
 fn metadata() -> RegisteredMetadata {
     RegisteredMetadata {
         auth_method: TokenEndpointAuthMethod::ClientSecretPost,
-        scope: Some("openid read".into()),
         client_uri: Some("https://app.example/".into()),
         logo_uri: None,
         tos_uri: Some("https://app.example/tos".into()),
@@ -97,12 +96,12 @@ pub async fn registrations_are_read_renewed_and_deleted_with_their_token(store: 
         algorithm: Some("ES256".into()),
         access_token_format: AccessTokenFormat::Opaque,
         logout_revokes_grants: false,
+        allowed_scopes: Some("read".into()),
         updated_at: NOW + 1,
     };
     let mut changed = metadata();
     changed.auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
     changed.contacts.clear();
-    changed.scope = None;
     assert!(
         store
             .renew_registration(
@@ -124,6 +123,7 @@ pub async fn registrations_are_read_renewed_and_deleted_with_their_token(store: 
         ("renamed", Some("ES256"))
     );
     assert_eq!(after.grant_types, vec![GrantType::ClientCredentials]);
+    assert_eq!(after.allowed_scopes.as_deref(), Some("read"));
     assert_eq!(registration.metadata, changed);
     assert_eq!(registration.access_token, digest(3));
 

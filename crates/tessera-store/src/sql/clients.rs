@@ -13,7 +13,8 @@ macro_rules! client_columns {
     () => {
         "id, client_id, name, client_type, grant_types, secret_kind, secret_hash, \
          redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, skip_authorization, \
-         algorithm, access_token_format, logout_revokes_grants, created_at"
+         algorithm, access_token_format, logout_revokes_grants, allowed_scopes, introspect_any, \
+         created_at"
     };
 }
 pub(crate) const COLUMNS: &str = client_columns!();
@@ -43,6 +44,8 @@ pub(crate) fn client_from_row(mut r: Row) -> StoreResult<Client> {
         access_token_format: AccessTokenFormat::parse(&r.take::<String>()?)
             .ok_or_else(|| bad_row("access token format"))?,
         logout_revokes_grants: r.take()?,
+        allowed_scopes: r.take()?,
+        introspect_any: r.take()?,
         created_at: r.take()?,
     })
 }
@@ -60,9 +63,9 @@ pub(crate) async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<C
     let sql = format!(
         "INSERT INTO clients (client_id, name, client_type, grant_types, secret_kind, \
          secret_hash, redirect_uris, post_logout_redirect_uris, allowed_origins, user_id, \
-         skip_authorization, algorithm, access_token_format, logout_revokes_grants, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $15) RETURNING {COLUMNS}"
+         skip_authorization, algorithm, access_token_format, logout_revokes_grants, \
+         allowed_scopes, introspect_any, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING {COLUMNS}"
     );
     let row = c
         .query_opt(
@@ -82,6 +85,8 @@ pub(crate) async fn insert(c: &mut dyn SqlConn, new: NewClient) -> StoreResult<C
                 new.algorithm.as_ref(),
                 new.access_token_format.as_str(),
                 new.logout_revokes_grants,
+                new.allowed_scopes.as_ref(),
+                new.introspect_any,
                 new.created_at,
             ],
         )
@@ -131,7 +136,8 @@ pub(crate) async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> Sto
         .execute(
             "UPDATE clients SET name = $2, grant_types = $3, redirect_uris = $4, \
              post_logout_redirect_uris = $5, allowed_origins = $6, algorithm = $7, \
-             access_token_format = $8, logout_revokes_grants = $9, updated_at = $10 WHERE id = $1",
+             access_token_format = $8, logout_revokes_grants = $9, allowed_scopes = $10, \
+             updated_at = $11 WHERE id = $1",
             params![
                 pk,
                 &u.name,
@@ -142,6 +148,7 @@ pub(crate) async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> Sto
                 u.algorithm.as_ref(),
                 u.access_token_format.as_str(),
                 u.logout_revokes_grants,
+                u.allowed_scopes.as_ref(),
                 u.updated_at,
             ],
         )
@@ -161,10 +168,10 @@ async fn origin_allowed(c: &mut dyn SqlConn, origin: String) -> StoreResult<bool
     // and neither has the other (LIKE would need escaping and is case-insensitive in SQLite).
     let sql = match c.dialect() {
         Dialect::Sqlite => {
-            "SELECT 1 FROM clients WHERE instr(' ' || allowed_origins || ' ', ' ' || $1 || ' ') > 0 LIMIT 1"
+            "SELECT 1 FROM clients WHERE client_type = 'public' AND instr(' ' || allowed_origins || ' ', ' ' || $1 || ' ') > 0 LIMIT 1"
         }
         Dialect::Postgres => {
-            "SELECT 1 FROM clients WHERE position(' ' || $1 || ' ' IN ' ' || allowed_origins || ' ') > 0 LIMIT 1"
+            "SELECT 1 FROM clients WHERE client_type = 'public' AND position(' ' || $1 || ' ' IN ' ' || allowed_origins || ' ') > 0 LIMIT 1"
         }
     };
     Ok(c.query_opt(sql, params![&origin]).await?.is_some())

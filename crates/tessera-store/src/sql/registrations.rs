@@ -62,14 +62,13 @@ async fn insert_registration(
 ) -> StoreResult<()> {
     c.execute(
         "INSERT INTO client_registrations (client_id, access_token, initial_access_token, \
-         token_endpoint_auth_method, scope, client_uri, logo_uri, tos_uri, policy_uri, contacts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         token_endpoint_auth_method, client_uri, logo_uri, tos_uri, policy_uri, contacts) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         params![
             client_pk,
             access_token,
             initial,
             m.auth_method.as_str(),
-            m.scope.as_ref(),
             m.client_uri.as_ref(),
             m.logo_uri.as_ref(),
             m.tos_uri.as_ref(),
@@ -123,7 +122,6 @@ fn registration_from_row(client_pk: i64, mut r: Row) -> StoreResult<ClientRegist
         metadata: RegisteredMetadata {
             auth_method: TokenEndpointAuthMethod::parse(&method)
                 .ok_or_else(|| bad_row("token endpoint auth method"))?,
-            scope: r.take()?,
             client_uri: r.take()?,
             logo_uri: r.take()?,
             tos_uri: r.take()?,
@@ -147,7 +145,7 @@ async fn registration_of(
     let client = clients::client_from_row(row)?;
     let Some(row) = c
         .query_opt(
-            "SELECT access_token, initial_access_token, token_endpoint_auth_method, scope, \
+            "SELECT access_token, initial_access_token, token_endpoint_auth_method, \
              client_uri, logo_uri, tos_uri, policy_uri, contacts FROM client_registrations \
              WHERE client_id = $1",
             params![client.id],
@@ -182,13 +180,11 @@ async fn renew(
     if let Some((client_update, m)) = update {
         clients::update(c, client_pk, client_update).await?;
         c.execute(
-            "UPDATE client_registrations SET token_endpoint_auth_method = $2, scope = $3, \
-             client_uri = $4, logo_uri = $5, tos_uri = $6, policy_uri = $7, contacts = $8 \
-             WHERE client_id = $1",
+            "UPDATE client_registrations SET token_endpoint_auth_method = $2, client_uri = $3, \
+             logo_uri = $4, tos_uri = $5, policy_uri = $6, contacts = $7 WHERE client_id = $1",
             params![
                 client_pk,
                 m.auth_method.as_str(),
-                m.scope.as_ref(),
                 m.client_uri.as_ref(),
                 m.logo_uri.as_ref(),
                 m.tos_uri.as_ref(),

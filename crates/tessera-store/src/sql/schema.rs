@@ -8,11 +8,12 @@
 use super::Dialect;
 
 /// The migrations in order.
-const TEMPLATES: [&str; 4] = [
+const TEMPLATES: [&str; 5] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
     include_str!("schema/v4.sql"),
+    include_str!("schema/v5.sql"),
 ];
 
 /// How many templates PostgreSQL's version 1 holds.
@@ -20,7 +21,7 @@ const POSTGRES_FIRST: usize = 2;
 
 /// Fills in a template's marks for `dialect`.
 fn render(template: &str, dialect: Dialect) -> String {
-    let marks: [(&str, &str, &str); 6] = [
+    let marks: [(&str, &str, &str); 7] = [
         // mark, SQLite, PostgreSQL
         (
             "{id}",
@@ -30,6 +31,7 @@ fn render(template: &str, dialect: Dialect) -> String {
         ("{int}", "INTEGER", "BIGINT"),
         ("{bool}", "INTEGER", "BOOLEAN"),
         ("{false}", "0", "FALSE"),
+        ("{true}", "1", "TRUE"),
         ("{bytes}", "BLOB", "BYTEA"),
         // Rows keyed by a digest are stored in the key's b-tree: one lookup, not two.
         ("{without_rowid}", " WITHOUT ROWID", ""),
@@ -75,8 +77,8 @@ mod tests {
                 assert!(!code.contains('{'), "{dialect:?}: {code}");
             }
         }
-        assert_eq!(migrations(Dialect::Sqlite).len(), 4);
-        assert_eq!(migrations(Dialect::Postgres).len(), 3);
+        assert_eq!(migrations(Dialect::Sqlite).len(), 5);
+        assert_eq!(migrations(Dialect::Postgres).len(), 4);
         assert!(migrations(Dialect::Postgres)[0].contains("BIGSERIAL PRIMARY KEY"));
         assert!(migrations(Dialect::Sqlite)[1].contains("WITHOUT ROWID"));
     }

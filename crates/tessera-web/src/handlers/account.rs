@@ -80,11 +80,15 @@ pub async fn login(State(state): State<AppState>, form: CheckedForm) -> Response
             Some("Enter your username and password."),
         );
     }
-    match check_user_password(&state, form.peer, &username, password).await {
+    let known_device = session::is_known_device(&state, &form.headers, &username);
+    match check_user_password(&state, form.peer, &username, password, known_device).await {
         Ok(Login::Valid { user_id }) => {
             tracing::info!(target: "tessera::audit", event = "login", username = %username, outcome = "signed_in");
             match session::start(&state, user_id).await {
-                Ok(cookie) => with_cookies(redirect(StatusCode::SEE_OTHER, &next), [cookie]),
+                Ok(cookie) => with_cookies(
+                    redirect(StatusCode::SEE_OTHER, &next),
+                    [cookie, session::known_device_cookie(&state, &username)],
+                ),
                 Err(e) => e.into_response(),
             }
         }

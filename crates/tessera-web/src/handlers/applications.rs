@@ -93,6 +93,8 @@ struct Fields {
     algorithm: String,
     jwt_access_tokens: bool,
     logout_revokes_grants: bool,
+    /// Space-separated; empty: the default.
+    allowed_scopes: String,
 }
 
 impl Fields {
@@ -107,6 +109,7 @@ impl Fields {
             algorithm: c.algorithm.clone().unwrap_or_default(),
             jwt_access_tokens: c.access_token_format == AccessTokenFormat::Jwt,
             logout_revokes_grants: c.logout_revokes_grants,
+            allowed_scopes: c.allowed_scopes.clone().unwrap_or_default(),
         }
     }
 
@@ -125,6 +128,7 @@ impl Fields {
             algorithm: text("algorithm"),
             jwt_access_tokens: f.contains("jwt_access_tokens"),
             logout_revokes_grants: f.contains("logout_revokes_grants"),
+            allowed_scopes: text("allowed_scopes").trim().to_owned(),
         }
     }
 
@@ -152,10 +156,22 @@ impl Fields {
                 AccessTokenFormat::Opaque
             },
             logout_revokes_grants: self.logout_revokes_grants,
+            allowed_scopes: (!self.allowed_scopes.is_empty()).then(|| self.allowed_scopes.clone()),
+            // Applications registered here see only their own tokens at introspection.
+            introspect_any: false,
             // Users never choose an id or a secret: only an operator may.
             client_id: None,
             secret: SecretChoice::Generate,
         };
+        if registration.allowed_scopes.as_deref().is_some_and(|s| {
+            s.split(' ')
+                .any(|t| t == tessera_core::introspection::INTROSPECTION_SCOPE)
+        }) {
+            return Err(
+                "Only an operator may allow the introspection scope (tessera createapplication --allowed-scopes)."
+                    .to_owned(),
+            );
+        }
         registration.check().map_err(|e| match e {
             RegistrationError::Name => {
                 "Give the application a name (at most 255 characters).".to_owned()
@@ -205,6 +221,7 @@ struct FormPage<'a> {
     algorithms: Vec<Choice>,
     jwt_access_tokens: bool,
     logout_revokes_grants: bool,
+    allowed_scopes: &'a str,
 }
 
 fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Response {
@@ -246,6 +263,7 @@ fn form_page(view: FormView<'_>, error: Option<&str>, status: StatusCode) -> Res
             .collect(),
         jwt_access_tokens: fields.jwt_access_tokens,
         logout_revokes_grants: fields.logout_revokes_grants,
+        allowed_scopes: &fields.allowed_scopes,
     };
     render(status, &page)
 }
@@ -321,6 +339,8 @@ pub async fn register(State(state): State<AppState>, form: CheckedForm) -> Respo
             algorithm: registration.algorithm,
             access_token_format: registration.access_token_format,
             logout_revokes_grants: registration.logout_revokes_grants,
+            allowed_scopes: registration.allowed_scopes,
+            introspect_any: registration.introspect_any,
             created_at: state.now(),
         })
         .await;
@@ -447,6 +467,7 @@ pub async fn update(
                 algorithm: registration.algorithm,
                 access_token_format: registration.access_token_format,
                 logout_revokes_grants: registration.logout_revokes_grants,
+                allowed_scopes: registration.allowed_scopes,
                 updated_at: state.now(),
             },
         )
@@ -533,6 +554,8 @@ mod tests {
             algorithm: None,
             access_token_format: AccessTokenFormat::Opaque,
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: 0,
         }
     }
@@ -585,6 +608,7 @@ mod tests {
                 algorithms: vec![],
                 jwt_access_tokens: false,
                 logout_revokes_grants: false,
+                allowed_scopes: HOSTILE,
             }
             .render(),
         ];

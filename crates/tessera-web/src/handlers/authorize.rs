@@ -249,12 +249,7 @@ fn consent_page(
     user: &Session,
     csrf: &str,
 ) -> Response {
-    let host = valid
-        .redirect_uri
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', '?']).next())
-        .unwrap_or(&valid.redirect_uri);
+    let host = tessera_core::client::display_host(&valid.redirect_uri);
     let page = ConsentPage {
         layout: Layout {
             title: "Authorize application",

@@ -31,15 +31,15 @@ use crate::handlers::applications::require_user;
 use crate::handlers::authorize::{ConsentPage, describe_scope};
 use crate::html::{Layout, PageError, render};
 use crate::paths;
-use crate::ratelimit::Key;
-use crate::session::{self, CSRF_FIELD, CheckedForm, SESSION_COOKIE, redirect, with_cookies};
+use crate::ratelimit::{Attempt, Principal};
+use crate::session::{self, CSRF_FIELD, CheckedForm, redirect, with_cookies};
 use crate::state::AppState;
 
 /// Draws of a user code before giving up; a clash with a stored one is already rare (20^8).
 const USER_CODE_DRAWS: usize = 5;
 
 /// `POST /o/device-authorization/` (section 3.1): client authentication as at the token
-/// endpoint, a client registered for the grant, a scope the server knows.
+/// endpoint, a client registered for the grant, a scope the application may be granted.
 pub async fn device_authorization(State(state): State<AppState>, post: OAuthPost) -> Response {
     authorize_device(&state, &post)
         .await
@@ -49,7 +49,10 @@ pub async fn device_authorization(State(state): State<AppState>, post: OAuthPost
 async fn authorize_device(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
     let client = client_auth::authenticate(state, post).await?;
     check_grant_allowed(&client, GrantType::DeviceCode)?;
-    let scope = state.settings.scopes.resolve(post.form.get("scope"))?;
+    let scope = state
+        .settings
+        .scopes
+        .resolve_for(&client, post.form.get("scope"))?;
     let now = state.now();
     let lifetime = state.settings.lifetimes.device_code;
     let device_code = token::generate(TokenKind::DeviceCode, &*state.entropy);
@@ -179,17 +182,12 @@ pub async fn device_get(
     )
 }
 
-/// The rate-limit keys of an entry: the address and the browser session.
-fn entry_keys(form: &CheckedForm) -> Vec<Key> {
-    let session = session::cookie(&form.headers, SESSION_COOKIE).map(|cookie| {
-        let digest = TokenDigest::of(cookie);
-        digest.0[..16].iter().map(|b| format!("{b:02x}")).collect()
-    });
-    form.peer
-        .map(Key::Address)
-        .into_iter()
-        .chain(session.map(Key::Session))
-        .collect()
+/// A fingerprint of the browser session, what user-code entries are counted against (with the
+/// address); never the cookie itself.
+fn session_fingerprint(state: &AppState, form: &CheckedForm) -> String {
+    let cookie = session::session_cookie(state, &form.headers).unwrap_or("");
+    let digest = TokenDigest::of(cookie);
+    digest.0[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn too_many(retry_after: u64) -> Response {
@@ -212,8 +210,13 @@ async fn entered_code(
     csrf: &str,
 ) -> Result<(UserCode, DeviceCodeRecord), Response> {
     let now = state.now();
-    let keys = entry_keys(form);
-    if let Some(wait) = state.limiter.retry_after(&keys, now) {
+    let session = session_fingerprint(state, form);
+    let attempt = Attempt {
+        principal: Some(Principal::UserCode(&session)),
+        address: form.peer,
+        known_device: false,
+    };
+    if let Some(wait) = state.limiter.check(&attempt, now).await {
         return Err(too_many(wait));
     }
     let typed = form.form.get("user_code").unwrap_or("");
@@ -237,9 +240,7 @@ async fn entered_code(
             "That code was already used. Start again on your device if it is still waiting."
         }
     };
-    if let Some(wait) = state.limiter.record_failure(&keys, now) {
-        return Err(too_many(wait));
-    }
+    state.limiter.record_failure(&attempt, now).await;
     Err(entry_page(
         user,
         &shown_again(typed),

@@ -60,7 +60,7 @@ pub async fn end_session_post(State(state): State<AppState>, request: Request) -
         Err(e) => return bad_request(e.description()),
     };
     let confirmed = f.contains("confirm");
-    if confirmed && !csrf_matches(&headers, &f) {
+    if confirmed && !csrf_matches(&state, &headers, &f) {
         return PageError::bad_form().into_response();
     }
     handle(&state, &headers, &f, confirmed).await

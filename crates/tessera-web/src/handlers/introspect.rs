@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tessera_core::client::AuthorizationHeader;
 use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::introspection::{Caller, CallerRefused, authorize_caller, introspect as answer};
+use tessera_core::introspection::{
+    Audience, Caller, CallerRefused, authorize_caller, introspect_for,
+};
 
 use crate::client_auth;
 use crate::error::{ApiError, Challenge, json};
@@ -20,18 +22,9 @@ pub async fn introspect(State(state): State<AppState>, post: OAuthPost) -> Respo
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<(), ApiError> {
-    let refused = match &post.authorization {
-        Ok(Some(AuthorizationHeader::Bearer(bearer))) => {
-            let found = find(state, bearer).await?;
-            authorize_caller(Caller::Bearer(found.as_ref()), state.now())
-        }
-        _ => {
-            let client = client_auth::authenticate(state, post).await?;
-            authorize_caller(Caller::Client(&client), state.now())
-        }
-    };
-    refused.map_err(|refused| match refused {
+/// Authorizes the caller; returns what it may learn about.
+async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<Audience, ApiError> {
+    let refused = |refused| match refused {
         CallerRefused::Bearer => ApiError::oauth(OAuthError::new(
             ErrorCode::InvalidToken,
             "The bearer token is not allowed to introspect.",
@@ -40,16 +33,39 @@ async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<(), ApiError
         CallerRefused::PublicClient => {
             ApiError::invalid_client("Only confidential clients may introspect tokens.")
         }
-    })
+    };
+    match &post.authorization {
+        Ok(Some(AuthorizationHeader::Bearer(bearer))) => {
+            let found = find(state, bearer).await?;
+            authorize_caller(Caller::Bearer(found.as_ref()), state.now()).map_err(refused)?;
+            let client_pk = found.map(|f| f.client_pk).unwrap_or_default();
+            let client = state
+                .store
+                .client_by_pk(client_pk)
+                .await?
+                .ok_or_else(|| refused(CallerRefused::Bearer))?;
+            Ok(Audience::of(&client))
+        }
+        _ => {
+            let client = client_auth::authenticate(state, post).await?;
+            authorize_caller(Caller::Client(&client), state.now()).map_err(refused)?;
+            Ok(Audience::of(&client))
+        }
+    }
 }
 
 async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
-    check_caller(state, post).await?;
+    let audience = check_caller(state, post).await?;
     let text = post
         .form
         .get("token")
         .ok_or_else(|| ApiError::invalid_request("The token parameter is missing."))?;
     let found = find(state, text).await?;
-    let body = answer(found.as_ref(), state.now(), &state.settings.issuer);
+    let body = introspect_for(
+        found.as_ref(),
+        audience,
+        state.now(),
+        &state.settings.issuer,
+    );
     Ok(json(StatusCode::OK, &body))
 }

@@ -25,7 +25,7 @@ use tessera_store::{ClientRegistration, ClientUpdate, NewClient, RegisterOutcome
 
 use crate::error::{ApiError, Challenge, json};
 use crate::paths;
-use crate::ratelimit::Key;
+use crate::ratelimit::{Attempt, Principal};
 use crate::state::{AppState, DynamicRegistration};
 
 fn invalid_token(description: &'static str) -> ApiError {
@@ -142,17 +142,23 @@ async fn handle_register(state: &AppState, request: Request) -> Result<Response,
     let now = state.now();
     // Every attempt counts, not only failures: open registration must not become a way to
     // fill the store from one address.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(peer) = peer
-        && let Some(wait) = state
-            .limiter
-            .record_failure(&[Key::Registration(peer)], now)
-    {
+    let peer = crate::address::client_ip(
+        request
+            .extensions()
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip()),
+        request.headers(),
+        &state.settings.trusted_proxies,
+    );
+    let attempt = Attempt {
+        principal: Some(Principal::Registration),
+        address: peer,
+        known_device: false,
+    };
+    if let Some(wait) = state.limiter.check(&attempt, now).await {
         return Err(ApiError::too_many_requests(wait));
     }
+    state.limiter.record_failure(&attempt, now).await;
     let initial = match state.settings.dynamic_registration {
         DynamicRegistration::Token => {
             let digest = required_bearer(request.headers(), TokenKind::InitialAccessToken)?;
@@ -196,6 +202,8 @@ async fn handle_register(state: &AppState, request: Request) -> Result<Response,
                 algorithm: reg.algorithm,
                 access_token_format: reg.access_token_format,
                 logout_revokes_grants: reg.logout_revokes_grants,
+                allowed_scopes: reg.allowed_scopes,
+                introspect_any: reg.introspect_any,
                 created_at: now,
             },
             access_token.digest,
@@ -319,6 +327,7 @@ async fn handle_update(
         algorithm: reg.algorithm,
         access_token_format: client.access_token_format,
         logout_revokes_grants: client.logout_revokes_grants,
+        allowed_scopes: reg.allowed_scopes,
         updated_at: state.now(),
     };
     if !state

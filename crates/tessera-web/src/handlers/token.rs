@@ -41,7 +41,10 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
     }
     let issuance = match request {
         TokenRequest::ClientCredentials { scope } => {
-            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            let scope = state
+                .settings
+                .scopes
+                .resolve_for(&client, scope.as_deref())?;
             new_grant(state, &client, None, GrantType::ClientCredentials, scope).await?
         }
         TokenRequest::Password {
@@ -49,7 +52,10 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
             password,
             scope,
         } => {
-            let scope = state.settings.scopes.resolve(scope.as_deref())?;
+            let scope = state
+                .settings
+                .scopes
+                .resolve_for(&client, scope.as_deref())?;
             let user_id = check_password(state, post, &username, &password).await?;
             new_grant(state, &client, Some(user_id), GrantType::Password, scope).await?
         }
@@ -126,7 +132,7 @@ async fn check_password(
     username: &str,
     secret: &str,
 ) -> Result<i64, ApiError> {
-    match client_auth::check_user_password(state, post.peer, username, secret).await? {
+    match client_auth::check_user_password(state, post.peer, username, secret, false).await? {
         Login::Valid { user_id } => Ok(user_id),
         Login::Invalid => Err(OAuthError::invalid_grant("Invalid credentials given.").into()),
         Login::TooMany { retry_after } => Err(ApiError::too_many_requests(retry_after)),

@@ -345,6 +345,8 @@ async fn sign_in_with_openid_connect_and_sign_out_in_a_real_browser() {
             algorithm: Some("ES256".into()),
             access_token_format: Default::default(),
             logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: true,
             created_at: crate::common::START,
         })
         .await

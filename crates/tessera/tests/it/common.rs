@@ -117,6 +117,8 @@ pub struct TestServer {
     pub entropy: Arc<SeededEntropy>,
     pub http: reqwest::Client,
     pub issuer: String,
+    /// The node's guessing limits, to see whether they count in Redis yet.
+    pub limiter: Arc<tessera_web::ratelimit::RateLimiter>,
     /// The database URL, for a second node or the CLI.
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -205,6 +207,11 @@ impl TestServer {
         Self::start_on(Box::new(()), self.database_url.clone(), |s| s).await
     }
 
+    /// Another node on the same database, configured by `configure`.
+    pub async fn second_node_with(&self, configure: impl FnOnce(Settings) -> Settings) -> Self {
+        Self::start_on(Box::new(()), self.database_url.clone(), configure).await
+    }
+
     async fn start_on(
         db: Box<dyn std::any::Any + Send + Sync>,
         database_url: String,
@@ -226,6 +233,7 @@ impl TestServer {
             entropy.clone(),
             test_kek(),
         );
+        let limiter = state.limiter.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(tessera_web::serve(listener, state, async {
             let _ = rx.await;
@@ -240,6 +248,7 @@ impl TestServer {
                 .build()
                 .expect("http client"),
             issuer,
+            limiter,
             database_url,
             shutdown: Some(tx),
             _db: db,
@@ -289,6 +298,8 @@ impl TestServer {
                 algorithm: None,
                 access_token_format: Default::default(),
                 logout_revokes_grants: false,
+                allowed_scopes: None,
+                introspect_any: true,
                 created_at: START,
             })
             .await
@@ -323,6 +334,8 @@ impl TestServer {
                 algorithm: algorithm.map(str::to_owned),
                 access_token_format: format,
                 logout_revokes_grants,
+                allowed_scopes: None,
+                introspect_any: true,
                 created_at: START,
             })
             .await
@@ -344,6 +357,42 @@ impl TestServer {
             false,
         )
         .await
+    }
+
+    /// Changes a registered client's allowed scopes, as an operator would.
+    pub async fn set_scopes(&self, client: &TestClient, allowed: Option<&str>) {
+        let c = self
+            .store
+            .client_by_client_id(&client.id)
+            .await
+            .expect("store")
+            .expect("client");
+        self.store
+            .update_client(
+                c.id,
+                tessera_store::ClientUpdate {
+                    name: c.name,
+                    grant_types: c.grant_types,
+                    redirect_uris: c.redirect_uris,
+                    post_logout_redirect_uris: c.post_logout_redirect_uris,
+                    allowed_origins: c.allowed_origins,
+                    algorithm: c.algorithm,
+                    access_token_format: c.access_token_format,
+                    logout_revokes_grants: c.logout_revokes_grants,
+                    allowed_scopes: allowed.map(str::to_owned),
+                    updated_at: START,
+                },
+            )
+            .await
+            .expect("update");
+    }
+
+    /// A confidential client an operator allowed the introspection scope: a resource server.
+    pub async fn resource_server(&self) -> TestClient {
+        let app = self.confidential().await;
+        self.set_scopes(&app, Some("read write introspection"))
+            .await;
+        app
     }
 
     /// A confidential client whose secret was chosen by an operator (Argon2id).

@@ -482,7 +482,8 @@ async fn wrong_user_codes_are_limited_per_session_and_per_address() {
         s.rate_limits = RateLimitSettings {
             window_seconds: 60,
             per_principal: 3,
-            per_address: 5,
+            per_address: 4,
+            per_principal_total: 50,
         };
         s
     })
@@ -505,7 +506,11 @@ async fn wrong_user_codes_are_limited_per_session_and_per_address() {
         assert!(r.text().await.expect("page").contains("not valid"));
     }
     let r = enter(&mut first, wrong).await;
-    assert_eq!(r.status(), 429, "the session's fourth failure");
+    assert_eq!(
+        r.status(),
+        429,
+        "the session's fourth attempt: held before any lookup"
+    );
     assert!(r.headers().contains_key("retry-after"));
     let r = enter(&mut first, &right).await;
     assert_eq!(
@@ -520,12 +525,12 @@ async fn wrong_user_codes_are_limited_per_session_and_per_address() {
     assert_eq!(
         enter(&mut second, wrong).await.status(),
         400,
-        "the address's fifth failure"
+        "the address's fourth failure (the refused attempts above counted nothing)"
     );
     assert_eq!(
         enter(&mut second, wrong).await.status(),
         429,
-        "the address's sixth"
+        "the address is over its limit now"
     );
     assert_eq!(enter(&mut second, &right).await.status(), 429);
 

@@ -73,7 +73,7 @@ async fn inactive_is_exactly_active_false() {
 #[tokio::test]
 async fn bearer_tokens_need_the_introspection_scope() {
     let server = TestServer::start().await;
-    let app = server.confidential().await;
+    let app = server.resource_server().await;
     let rs_token = server.client_token(&app, Some("introspection")).await;
     let plain = server.client_token(&app, Some("read")).await;
 
@@ -156,4 +156,113 @@ async fn everyone_else_gets_401() {
         .await
         .expect("get");
     assert_eq!(r.status(), 405, "POST only");
+}
+
+#[tokio::test]
+async fn only_an_operator_grants_the_introspection_scope() {
+    let server = TestServer::start().await;
+    server.user("alice", "pw").await;
+    let spa = server.public(&[]).await;
+    let backend = server.confidential().await;
+    for (who, client) in [("public", &spa), ("confidential by default", &backend)] {
+        let r = server
+            .post_as(
+                paths::TOKEN,
+                client,
+                "grant_type=password&username=alice&password=pw&scope=read+introspection",
+            )
+            .await;
+        assert_eq!(error_of(r).await, (400, "invalid_scope".into()), "{who}");
+    }
+    // Allowed scopes narrow the default and refuse the rest.
+    server.set_scopes(&backend, Some("read")).await;
+    let t = server.password_tokens(&backend, "alice", "pw").await;
+    assert_eq!(t.0["scope"], "read");
+    let r = server
+        .post_as(
+            paths::TOKEN,
+            &backend,
+            "grant_type=password&username=alice&password=pw&scope=write",
+        )
+        .await;
+    assert_eq!(error_of(r).await, (400, "invalid_scope".into()));
+    // Even an operator cannot give a public client introspection.
+    let (_db, url) = crate::common::fresh_db().await;
+    let (code, _, err) = crate::common::run(
+        &[
+            "createapplication",
+            "public",
+            "password",
+            "--allowed-scopes",
+            "read introspection",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("public client"), "{err}");
+}
+
+#[tokio::test]
+async fn applications_users_register_introspect_only_their_own_tokens() {
+    let server = TestServer::start().await;
+    server.user("alice", "pw").await;
+    let operators = server.confidential().await;
+    let theirs = server.client_token(&operators, None).await;
+    // Registered on the pages by alice: it sees its own tokens only.
+    let mut browser = crate::common::Browser::new(&server);
+    browser.sign_in("alice", "pw").await;
+    let form = browser
+        .get(paths::APPLICATION_REGISTER)
+        .await
+        .text()
+        .await
+        .expect("form");
+    let mut fields = crate::common::hidden_fields(&form);
+    fields.extend([
+        ("name".into(), "Alice's service".into()),
+        ("client_type".into(), "confidential".into()),
+        ("grant.client-credentials".into(), "on".into()),
+    ]);
+    let page = browser
+        .post_form(paths::APPLICATION_REGISTER, &fields)
+        .await
+        .text()
+        .await
+        .expect("page");
+    let field = |id: &str| {
+        page.split(&format!("id=\"{id}\">"))
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .expect("shown")
+            .to_owned()
+    };
+    let own = crate::common::TestClient {
+        id: field("client-id"),
+        secret: Some(field("client-secret")),
+    };
+    let mine = server.client_token(&own, None).await;
+    assert!(server.is_active(&own, &mine).await, "its own token");
+    assert!(
+        !server.is_active(&own, &theirs).await,
+        "another application's token is unknown to it"
+    );
+    assert!(
+        server.is_active(&operators, &mine).await,
+        "an operator's client sees every token"
+    );
+    // The pages never offer introspection.
+    let mut fields = crate::common::hidden_fields(&form);
+    fields.extend([
+        ("name".into(), "Snoop".into()),
+        ("client_type".into(), "confidential".into()),
+        ("grant.client-credentials".into(), "on".into()),
+        ("allowed_scopes".into(), "read introspection".into()),
+    ]);
+    let r = browser
+        .post_form(paths::APPLICATION_REGISTER, &fields)
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.expect("page").contains("Only an operator"));
 }

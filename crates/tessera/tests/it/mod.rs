@@ -10,6 +10,7 @@ pub mod browser;
 pub mod cli;
 pub mod crash;
 pub mod device;
+pub mod hardening;
 pub mod input;
 pub mod introspect;
 pub mod metadata;

@@ -688,14 +688,31 @@ async fn a_deleted_clients_tokens_are_inactive_everywhere() {
     server.user("alice", "pw").await;
     let info = registered(
         &server,
-        &json!({"grant_types": ["password", "client_credentials"], "client_name": "Script"}),
+        &json!({"grant_types": ["password", "client_credentials"], "client_name": "Script", "scope": "read openid"}),
     )
     .await;
+    assert_eq!(info["scope"], "openid read");
     let app = TestClient {
         id: info["client_id"].as_str().expect("id").into(),
         secret: info["client_secret"].as_str().map(str::to_owned),
     };
+    let r = server
+        .post_as(
+            paths::TOKEN,
+            &app,
+            "grant_type=password&username=alice&password=pw&scope=write",
+        )
+        .await;
+    assert_eq!(
+        error_of(r).await,
+        (400, "invalid_scope".to_owned()),
+        "the registered scope is what the client may be granted"
+    );
     let tokens = server.password_tokens(&app, "alice", "pw").await;
+    assert_eq!(
+        tokens.0["scope"], "read",
+        "the default scope, within the registered one"
+    );
     let r = server
         .post_as(
             paths::TOKEN,
@@ -769,6 +786,7 @@ async fn registration_is_rate_limited_per_address() {
             window_seconds: 60,
             per_principal: 3,
             per_address: 100,
+            per_principal_total: 50,
         };
         s
     })

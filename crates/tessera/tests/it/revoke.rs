@@ -6,6 +6,7 @@ use oauth2::{
     AccessToken, ClientId, ClientSecret, RefreshToken, RevocationUrl, StandardRevocableToken,
     TokenUrl,
 };
+use tessera_core::client::{ClientType, GrantType};
 use tessera_web::paths;
 
 use crate::common::{TestServer, error_of};
@@ -463,6 +464,31 @@ async fn cors_for_a_browser_clients_allowed_origin() {
             paths::REVOKE,
             &format!("token={}&client_id={}", t.access(), spa.id),
             &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+
+    // A confidential client's secret lives on a server: no CORS for it, whatever it lists.
+    let backend = server
+        .client_with(
+            ClientType::Confidential,
+            &[GrantType::ClientCredentials],
+            &[],
+            &["https://backend.example"],
+            None,
+            false,
+        )
+        .await;
+    let r = server
+        .post(
+            paths::TOKEN,
+            &format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}",
+                backend.id,
+                backend.secret()
+            ),
+            &[("Origin", "https://backend.example")],
         )
         .await;
     assert_eq!(r.status(), 200);

@@ -384,7 +384,7 @@ async fn operator_chosen_secrets_are_verified_with_argon2() {
 }
 
 #[tokio::test]
-async fn failed_authentications_are_rate_limited_but_good_ones_pass() {
+async fn over_the_limit_every_authentication_waits_right_or_wrong() {
     let server = TestServer::start_with(|mut s| {
         s.rate_limits.per_principal = 3;
         s
@@ -410,7 +410,16 @@ async fn failed_authentications_are_rate_limited_but_good_ones_pass() {
     let r = server
         .post_as(paths::TOKEN, &app, "grant_type=client_credentials")
         .await;
-    assert_eq!(r.status(), 200, "correct credentials are never refused");
+    assert_eq!(
+        r.status(),
+        429,
+        "the right secret is not checked either: guessing learns nothing"
+    );
+    server.advance(retry as i64);
+    let r = server
+        .post_as(paths::TOKEN, &app, "grant_type=client_credentials")
+        .await;
+    assert_eq!(r.status(), 200, "after the window");
 }
 
 #[tokio::test]
@@ -441,6 +450,15 @@ async fn login_failures_are_rate_limited_per_username() {
         .await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
+    let r = server
+        .post_as(
+            paths::TOKEN,
+            &app,
+            "grant_type=password&username=alice&password=pw",
+        )
+        .await;
+    assert_eq!(r.status(), 429, "the right password waits too");
+    server.advance(60);
     let ok = server.password_tokens(&app, "alice", "pw").await;
     assert!(ok.access().starts_with("tsat_"));
 }
