@@ -106,6 +106,22 @@ pub fn parse(body: &[u8]) -> Result<Form, FormError> {
     Ok(Form { pairs })
 }
 
+/// Whether `path` is an absolute path on this server, safe to redirect a browser to after
+/// sign-in: no control character, whitespace or backslash anywhere (browsers drop tabs and
+/// newlines and read `\` as `/`, turning `/\t/evil.example` into `//evil.example`), no `//`
+/// prefix, and its path part (before any query) still so once percent-decoded.
+pub fn is_local_path(path: &str) -> bool {
+    fn local(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    }
+    let path_part = path.split(['?', '#']).next().unwrap_or(path);
+    local(path) && decode(path_part.as_bytes()).is_ok_and(|d| local(&d))
+}
+
 /// Decodes one component: `+` is a space, `%XX` a byte; the result must be UTF-8 without NUL.
 pub fn decode(input: &[u8]) -> Result<String, FormError> {
     let mut out = Vec::with_capacity(input.len());

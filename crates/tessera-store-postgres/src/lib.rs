@@ -16,10 +16,12 @@
 //! # Layout
 //! - this module: connection settings, the pool, migrations, transactions.
 //! - [`conn`]: one statement on a connection, parameters and values converted.
+//! - [`tls`]: TLS with libpq's `sslmode` and `sslrootcert`.
 //! - [`testing`]: isolated schemas for tests on a real server.
 
 mod conn;
 pub mod testing;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,9 +73,12 @@ impl PostgresStore {
     /// Builds the pool without connecting; call [`PostgresStore::migrate`] to require the
     /// database now (the `migrate` command), or let the first operation do it.
     pub fn new(url: &str, settings: PoolSettings) -> StoreResult<Self> {
+        let (url, tls) = tls::split_url(url).map_err(StoreError::unavailable)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::unavailable(InvalidUrl(e)))?;
+        config.ssl_mode(tls::driver_mode(&tls));
+        let connector = tls::connector(&tls).map_err(StoreError::unavailable)?;
         config.connect_timeout(settings.timeout);
         let statement_timeout = format!(
             "-c statement_timeout={}",
@@ -84,13 +89,13 @@ impl PostgresStore {
             _ => statement_timeout,
         };
         config.options(&options);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match connector {
+            Some(tls) => Manager::from_config(config, tls, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(settings.max_size.max(1))
             .wait_timeout(Some(settings.timeout))

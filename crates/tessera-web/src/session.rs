@@ -178,26 +178,11 @@ pub fn redirect(status: StatusCode, location: &str) -> Response {
     r
 }
 
-/// Only absolute paths on this server are followed after sign-in, so `next` cannot send a
-/// user elsewhere: refused with any control character, whitespace or backslash (browsers drop
-/// tabs and newlines and read `\` as `/`, turning `/\t/evil.example` into `//evil.example`) or
-/// a `//` prefix, and its path (before any query) checked again once percent-decoded.
+/// Only absolute paths on this server are followed after sign-in
+/// ([`tessera_core::form::is_local_path`]), so `next` cannot send a user elsewhere.
 pub fn safe_next(next: Option<&str>) -> &str {
-    let local = |p: &str| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && !p
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    };
     match next {
-        Some(n)
-            if local(n)
-                && form::decode(n.split(['?', '#']).next().unwrap_or(n).as_bytes())
-                    .is_ok_and(|d| local(&d)) =>
-        {
-            n
-        }
+        Some(n) if form::is_local_path(n) => n,
         _ => paths::APPLICATIONS,
     }
 }

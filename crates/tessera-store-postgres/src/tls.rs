@@ -1,0 +1,270 @@
+//! TLS to PostgreSQL, with libpq's `sslmode` (and `sslrootcert`) in the database URL:
+//!
+//! | sslmode | encrypted | the server's certificate |
+//! | --- | --- | --- |
+//! | `disable` | never | - |
+//! | `prefer` (default) | when the server offers it | not checked |
+//! | `require` | always | not checked, unless `sslrootcert` is given (then as `verify-ca`) |
+//! | `verify-ca` | always | signed by `sslrootcert` |
+//! | `verify-full` | always | signed by `sslrootcert` and naming the host connected to |
+//!
+//! As in libpq, only `verify-full` protects against an attacker who can redirect the
+//! connection; `require` only against one who listens.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "disable" => Ok(Self::Disable),
+            "allow" | "prefer" => Ok(Self::Prefer),
+            "require" => Ok(Self::Require),
+            "verify-ca" => Ok(Self::VerifyCa),
+            "verify-full" => Ok(Self::VerifyFull),
+            other => Err(format!(
+                "sslmode {other:?}: expected disable, prefer, require, verify-ca or verify-full"
+            )),
+        }
+    }
+}
+
+/// The TLS part of a database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub mode: SslMode,
+    pub root_cert: Option<PathBuf>,
+}
+
+/// Takes `sslmode` and `sslrootcert` out of `url` (the driver knows neither `verify-*` nor
+/// `sslrootcert`); returns the rest of the URL and the TLS settings.
+pub fn split_url(url: &str) -> Result<(String, TlsSettings), String> {
+    let mut settings = TlsSettings {
+        mode: SslMode::Prefer,
+        root_cert: None,
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), settings));
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", v)) => settings.mode = SslMode::parse(v)?,
+            Some(("sslrootcert", v)) => {
+                let path = tessera_core::form::decode(v.as_bytes())
+                    .map_err(|_| "sslrootcert is not a valid path".to_owned())?;
+                settings.root_cert = Some(PathBuf::from(path));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, settings))
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Accepts any certificate, as libpq's `prefer` and `require` do, while still checking that
+/// the server holds the key of the certificate it showed (the handshake signatures).
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca`: the chain must lead to the root, whatever name the certificate carries.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The connector for `settings`; `None` for `disable`.
+pub fn connector(
+    settings: &TlsSettings,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, String> {
+    let provider = provider();
+    let verify = match (settings.mode, &settings.root_cert) {
+        (SslMode::Disable, _) => return Ok(None),
+        (SslMode::Prefer | SslMode::Require, None) => None,
+        (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
+            return Err(
+                "sslmode=verify-ca and verify-full need sslrootcert=PATH (the CA certificate, PEM)"
+                    .into(),
+            );
+        }
+        (_, Some(path)) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            }
+            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            Some(verifier)
+        }
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = match (settings.mode, verify) {
+        (SslMode::VerifyFull, Some(v)) => v,
+        (_, Some(v)) => Arc::new(ChainOnly(v)),
+        (_, None) => Arc::new(Unverified(provider.clone())),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+}
+
+/// The driver's own mode for `settings`: only `prefer` falls back to plain text.
+pub fn driver_mode(settings: &TlsSettings) -> tokio_postgres::config::SslMode {
+    match settings.mode {
+        SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_parameters_leave_the_url() {
+        let (rest, s) = split_url(
+            "postgres://u@db:5432/t?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&options=-c%20x%3D1",
+        )
+        .expect("valid");
+        assert_eq!(rest, "postgres://u@db:5432/t?options=-c%20x%3D1");
+        assert_eq!(s.mode, SslMode::VerifyFull);
+        assert_eq!(s.root_cert, Some(PathBuf::from("/etc/ca.pem")));
+        let (rest, s) = split_url("postgres://u@db/t").expect("valid");
+        assert_eq!(
+            (rest.as_str(), s.mode),
+            ("postgres://u@db/t", SslMode::Prefer)
+        );
+        assert!(split_url("postgres://u@db/t?sslmode=paranoid").is_err());
+        assert!(
+            connector(&TlsSettings {
+                mode: SslMode::VerifyFull,
+                root_cert: None
+            })
+            .is_err(),
+            "verify-full without a root is refused, not silently unverified"
+        );
+    }
+}
