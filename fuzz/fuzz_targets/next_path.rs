@@ -12,10 +12,18 @@ fuzz_target!(|data: &[u8]| {
     };
     if is_local_path(text) {
         assert!(text.starts_with('/') && !text.starts_with("//"));
-        assert!(!text.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\'));
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        );
         let path = text.split(['?', '#']).next().unwrap_or(text);
         let decoded = decode(path.as_bytes()).expect("accepted paths decode");
         assert!(!decoded.starts_with("//"));
-        assert!(!decoded.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\'));
+        assert!(
+            !decoded
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        );
     }
 });

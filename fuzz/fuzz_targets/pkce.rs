@@ -10,9 +10,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let (a, b) = text.split_once('\n').unwrap_or((text, ""));
     let (c, m) = b.split_once('\n').unwrap_or((b, ""));
-    for policy in [PkcePolicy { allow_plain: false }, PkcePolicy { allow_plain: true }] {
+    for policy in [
+        PkcePolicy { allow_plain: false },
+        PkcePolicy { allow_plain: true },
+    ] {
         for public in [false, true] {
-            let _ = policy.check(public, Some(c).filter(|c| !c.is_empty()), Some(m).filter(|m| !m.is_empty()));
+            let _ = policy.check(
+                public,
+                Some(c).filter(|c| !c.is_empty()),
+                Some(m).filter(|m| !m.is_empty()),
+            );
         }
     }
     let challenge = Challenge {

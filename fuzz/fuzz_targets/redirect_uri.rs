@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(uri, requested);
         assert!(
             list.iter().any(|r| r == requested)
-                || (requested.starts_with("http://127.0.0.1") || requested.starts_with("http://[::1]"))
+                || (requested.starts_with("http://127.0.0.1")
+                    || requested.starts_with("http://[::1]"))
         );
     }
     for uri in &list {
