@@ -44,6 +44,7 @@ tables=(
   "device_codes|digest, user_code, client_id, scope, poll_interval, created_at, expires_at, last_polled_at, status, user_id, auth_time, answered_at, used_at, grant_id"
   "initial_access_tokens|id, digest, max_clients, clients_registered, created_at"
   "client_registrations|client_id, access_token, initial_access_token, token_endpoint_auth_method, client_uri, logo_uri, tos_uri, policy_uri, contacts"
+  "admin_tokens|id, name, digest, created_at, revoked_at"
 )
 # Binary columns: they travel as hex.
 bytes_columns=(digest private_key user_code access_token)
@@ -81,7 +82,7 @@ trap 'rm -rf "$work"' EXIT
     done
     echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
   done
-  for seq in users clients grants initial_access_tokens; do
+  for seq in users clients grants initial_access_tokens admin_tokens; do
     echo "SELECT setval(pg_get_serial_sequence('$seq', 'id'), COALESCE((SELECT max(id) FROM $seq), 0) + 1, false);"
   done
   echo "COMMIT;"

@@ -47,6 +47,8 @@ pub trait ClientStore: Send + Sync + 'static {
     async fn insert_client(&self, client: NewClient) -> StoreResult<Client>;
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>>;
+    /// Every client, oldest first (the operator's list).
+    async fn all_clients(&self) -> StoreResult<Vec<Client>>;
     /// The clients a user registered, newest first.
     async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>>;
     /// Returns whether the client existed.

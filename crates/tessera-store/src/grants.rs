@@ -13,6 +13,10 @@ pub struct GrantSummary {
     pub grant_id: i64,
     pub client_id: String,
     pub client_name: String,
+    /// The user who granted it; `None` for client credentials.
+    pub username: Option<String>,
+    /// The grant type it came from (`password`, `authorization-code`, ...).
+    pub kind: String,
     pub scope: String,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
@@ -82,4 +86,11 @@ pub trait GrantStore: Send + Sync + 'static {
 
     /// A user's live grants (unrevoked, some token unexpired at `now`), newest first.
     async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>>;
+
+    /// A client's live grants, newest first.
+    async fn grants_of_client(
+        &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> StoreResult<Vec<GrantSummary>>;
 }

@@ -9,14 +9,15 @@
 //!
 //! # Layout
 //! - [`clients`], [`users`], [`sessions`], [`codes`], [`grants`], [`keys`], [`consents`],
-//!   [`devices`], [`registrations`], [`maintenance`]: one trait per aggregate with its record
-//!   types; [`Store`] is all of them together.
+//!   [`devices`], [`registrations`], [`admin_tokens`], [`maintenance`]: one trait per
+//!   aggregate with its record types; [`Store`] is all of them together.
 //! - [`sql`]: the SQL of every operation, written once for both SQL backends, which only
 //!   supply a connection ([`sql::SqlConn`]) and transactions ([`sql::Database`]).
 //! - [`janitor`]: background cleanup on any store.
 //! - [`conformance`]: the checks every backend must pass, one module per aggregate, run by
 //!   each backend's tests through [`store_conformance_tests!`].
 
+pub mod admin_tokens;
 pub mod clients;
 pub mod codes;
 pub mod conformance;
@@ -31,6 +32,7 @@ pub mod sessions;
 pub mod sql;
 pub mod users;
 
+pub use admin_tokens::{AdminToken, AdminTokenStore};
 pub use clients::{ClientStore, ClientUpdate, NewClient};
 pub use codes::CodeStore;
 pub use consents::{Consent, ConsentStore};
@@ -40,7 +42,7 @@ pub use keys::{KeyStore, StoredKey};
 pub use maintenance::{Maintenance, Purged};
 pub use registrations::{ClientRegistration, RegisterOutcome, RegistrationStore};
 pub use sessions::{NewSession, Session, SessionStore};
-pub use users::{NewUser, User, UserStore};
+pub use users::{NewUser, User, UserStore, UserSummary};
 
 /// Any error a driver reports, kept whole so its cause chain can be printed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -75,6 +77,7 @@ pub trait Store:
     + ConsentStore
     + DeviceStore
     + RegistrationStore
+    + AdminTokenStore
     + Maintenance
 {
 }
@@ -89,6 +92,7 @@ impl<T> Store for T where
         + ConsentStore
         + DeviceStore
         + RegistrationStore
+        + AdminTokenStore
         + Maintenance
 {
 }
@@ -97,7 +101,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore, Maintenance,
+        AdminTokenStore, ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore, Maintenance,
         RegistrationStore, SessionStore, Store, UserStore,
     };
 }

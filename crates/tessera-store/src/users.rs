@@ -33,9 +33,41 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// A user as the operator's list shows one: never the hash, only whether there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    /// Whether the user can sign in with a password.
+    pub has_password: bool,
+    pub created_at: UnixTime,
+}
+
+impl From<&User> for UserSummary {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            has_password: u.password_hash.is_some(),
+            created_at: u.created_at,
+        }
+    }
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
     async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Every user, oldest first.
+    async fn all_users(&self) -> StoreResult<Vec<UserSummary>>;
+    /// Replaces a user's password hash (an Argon2id PHC string); returns whether the user
+    /// exists.
+    async fn set_password_hash(&self, user_id: i64, hash: &str) -> StoreResult<bool>;
+    /// Deletes a user with their grants, tokens, codes, sessions and approvals in one
+    /// statement; applications they registered stay, without an owner. Returns whether the
+    /// user existed.
+    async fn delete_user(&self, user_id: i64) -> StoreResult<bool>;
 }

@@ -173,3 +173,20 @@ pub async fn clients_are_managed_by_their_owner(store: Arc<dyn Store>) {
     );
     assert!(!store.delete_client(mine.id).await.expect("delete again"));
 }
+
+pub async fn every_client_is_listed(store: Arc<dyn Store>) {
+    assert!(store.all_clients().await.expect("list").is_empty());
+    let alice = user(&*store, "alice").await;
+    store.insert_client(new_client("a")).await.expect("a");
+    let mut owned = new_client("b");
+    owned.user_id = Some(alice);
+    store.insert_client(owned).await.expect("b");
+    let ids: Vec<String> = store
+        .all_clients()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["a", "b"], "every client, oldest first, owned or not");
+}

@@ -387,3 +387,45 @@ pub async fn rotation_extends_the_grant_and_never_shortens_it(store: Arc<dyn Sto
         Some(later + 86400)
     );
 }
+
+pub async fn grants_are_listed_by_user_and_client(store: Arc<dyn Store>) {
+    let c1 = store.insert_client(new_client("c1")).await.expect("client");
+    let c2 = store.insert_client(new_client("c2")).await.expect("client");
+    let alice = user(&*store, "alice").await;
+    let g1 = grant(&*store, c1.id, Some(alice), 1, Some(2)).await;
+    let g2 = grant(&*store, c1.id, None, 3, None).await;
+    let g3 = grant(&*store, c2.id, Some(alice), 4, None).await;
+    store.revoke_grant(g3, NOW).await.expect("revoke");
+
+    let of_c1 = store.grants_of_client(c1.id, NOW).await.expect("list");
+    let rows: Vec<(i64, Option<&str>, &str)> = of_c1
+        .iter()
+        .map(|g| (g.grant_id, g.username.as_deref(), g.kind.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [(g2, None, "password"), (g1, Some("alice"), "password")],
+        "newest first, with the user who granted it"
+    );
+    let of_alice = store.grants_of_user(alice, NOW).await.expect("list");
+    assert_eq!(
+        of_alice.iter().map(|g| g.grant_id).collect::<Vec<_>>(),
+        [g1],
+        "revoked grants are not listed"
+    );
+    assert!(
+        store
+            .grants_of_client(c2.id, NOW)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .grants_of_client(c1.id, NOW + 86400)
+            .await
+            .expect("list")
+            .is_empty(),
+        "expired grants are not listed"
+    );
+}

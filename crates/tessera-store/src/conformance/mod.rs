@@ -4,6 +4,7 @@
 //! with an async factory that returns a fresh, migrated, empty [`Harness`]. One module per
 //! aggregate; a rule a backend must keep gets a check here, and every backend runs it.
 
+pub mod admin_tokens;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -45,6 +46,10 @@ macro_rules! store_conformance_tests {
             clients::origins_are_found,
             clients::clients_are_managed_by_their_owner,
             users::users_round_trip,
+            users::users_are_listed_given_passwords_and_deleted_with_their_grants,
+            admin_tokens::admin_tokens_are_found_until_revoked,
+            clients::every_client_is_listed,
+            grants::grants_are_listed_by_user_and_client,
             sessions::sessions_expire_and_end,
             codes::codes_are_redeemed_once,
             codes::concurrent_code_redemptions_have_one_winner,

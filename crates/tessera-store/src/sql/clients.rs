@@ -131,6 +131,15 @@ async fn of_user(c: &mut dyn SqlConn, user_id: i64) -> StoreResult<Vec<Client>> 
         .collect()
 }
 
+async fn all(c: &mut dyn SqlConn) -> StoreResult<Vec<Client>> {
+    let sql = format!("SELECT {COLUMNS} FROM clients ORDER BY id");
+    c.query(&sql, params![])
+        .await?
+        .into_iter()
+        .map(client_from_row)
+        .collect()
+}
+
 pub(crate) async fn update(c: &mut dyn SqlConn, pk: i64, u: ClientUpdate) -> StoreResult<bool> {
     let n = c
         .execute(
@@ -190,6 +199,10 @@ impl<D: Database> ClientStore for D {
 
     async fn client_by_pk(&self, pk: i64) -> StoreResult<Option<Client>> {
         self.read(op(move |c| Box::pin(find(c, Key::Pk(pk))))).await
+    }
+
+    async fn all_clients(&self) -> StoreResult<Vec<Client>> {
+        self.read(op(move |c| Box::pin(all(c)))).await
     }
 
     async fn clients_of_user(&self, user_id: i64) -> StoreResult<Vec<Client>> {

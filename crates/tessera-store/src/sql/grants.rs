@@ -188,30 +188,49 @@ pub(crate) async fn revoke(c: &mut dyn SqlConn, which: Which, now: UnixTime) -> 
     c.execute(&sql, params).await
 }
 
-async fn of_user(
+/// Live grants of a user or of a client.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    User(i64),
+    Client(i64),
+}
+
+async fn live_grants(
     c: &mut dyn SqlConn,
-    user_id: i64,
+    owner: Owner,
     now: UnixTime,
 ) -> StoreResult<Vec<GrantSummary>> {
-    c.query(
-        "SELECT g.id, c.client_id, c.name, g.scope, g.created_at, g.expires_at \
-         FROM grants g JOIN clients c ON c.id = g.client_id \
-         WHERE g.user_id = $1 AND g.revoked_at IS NULL AND g.expires_at > $2 ORDER BY g.id DESC",
-        params![user_id, now],
-    )
-    .await?
-    .into_iter()
-    .map(|mut r| {
-        Ok(GrantSummary {
-            grant_id: r.take()?,
-            client_id: r.take()?,
-            client_name: r.take()?,
-            scope: r.take()?,
-            created_at: r.take()?,
-            expires_at: r.take()?,
+    macro_rules! live {
+        ($filter:literal) => {
+            concat!(
+                "SELECT g.id, c.client_id, c.name, u.username, g.kind, g.scope, g.created_at, \
+                 g.expires_at FROM grants g JOIN clients c ON c.id = g.client_id \
+                 LEFT JOIN users u ON u.id = g.user_id WHERE ",
+                $filter,
+                " AND g.revoked_at IS NULL AND g.expires_at > $2 ORDER BY g.id DESC"
+            )
+        };
+    }
+    let (sql, key) = match owner {
+        Owner::User(id) => (live!("g.user_id = $1"), id),
+        Owner::Client(id) => (live!("g.client_id = $1"), id),
+    };
+    c.query(sql, params![key, now])
+        .await?
+        .into_iter()
+        .map(|mut r| {
+            Ok(GrantSummary {
+                grant_id: r.take()?,
+                client_id: r.take()?,
+                client_name: r.take()?,
+                username: r.take()?,
+                kind: r.take()?,
+                scope: r.take()?,
+                created_at: r.take()?,
+                expires_at: r.take()?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 #[async_trait]
@@ -287,7 +306,18 @@ impl<D: Database> GrantStore for D {
     }
 
     async fn grants_of_user(&self, user_id: i64, now: UnixTime) -> StoreResult<Vec<GrantSummary>> {
-        self.read(op(move |c| Box::pin(of_user(c, user_id, now))))
+        let owner = Owner::User(user_id);
+        self.read(op(move |c| Box::pin(live_grants(c, owner, now))))
+            .await
+    }
+
+    async fn grants_of_client(
+        &self,
+        client_pk: i64,
+        now: UnixTime,
+    ) -> StoreResult<Vec<GrantSummary>> {
+        let owner = Owner::Client(client_pk);
+        self.read(op(move |c| Box::pin(live_grants(c, owner, now))))
             .await
     }
 }

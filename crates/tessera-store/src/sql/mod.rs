@@ -14,8 +14,9 @@
 //! - this module: [`SqlConn`], [`Database`], parameters, values and rows.
 //! - [`columns`]: how records map to column values; [`schema`]: the migrations.
 //! - one module per aggregate: [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`keys`], [`consents`], [`devices`], [`registrations`], [`maintenance`].
+//!   [`keys`], [`consents`], [`devices`], [`registrations`], [`admin_tokens`], [`maintenance`].
 
+pub mod admin_tokens;
 pub mod clients;
 pub mod codes;
 pub mod columns;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Database, Row, SqlConn, bad_row, op, params};
-use crate::{NewUser, StoreError, StoreResult, User, UserStore};
+use crate::{NewUser, StoreError, StoreResult, User, UserStore, UserSummary};
 
 /// The user columns [`user_from_row`] reads, in its order, for a table aliased `u`.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.email, u.password_hash, u.created_at";
@@ -51,6 +51,41 @@ async fn find_by_id(c: &mut dyn SqlConn, id: i64) -> StoreResult<Option<User>> {
     row.map(|mut r| user_from_row(&mut r)).transpose()
 }
 
+async fn all(c: &mut dyn SqlConn) -> StoreResult<Vec<UserSummary>> {
+    c.query(
+        "SELECT id, username, email, password_hash IS NOT NULL, created_at FROM users ORDER BY id",
+        params![],
+    )
+    .await?
+    .into_iter()
+    .map(|mut r| {
+        Ok(UserSummary {
+            id: r.take()?,
+            username: r.take()?,
+            email: r.take()?,
+            has_password: r.take()?,
+            created_at: r.take()?,
+        })
+    })
+    .collect()
+}
+
+async fn set_password(c: &mut dyn SqlConn, id: i64, hash: String) -> StoreResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            params![id, &hash],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+async fn delete(c: &mut dyn SqlConn, id: i64) -> StoreResult<bool> {
+    Ok(c.execute("DELETE FROM users WHERE id = $1", params![id])
+        .await?
+        > 0)
+}
+
 #[async_trait]
 impl<D: Database> UserStore for D {
     async fn insert_user(&self, new: NewUser) -> StoreResult<User> {
@@ -65,5 +100,20 @@ impl<D: Database> UserStore for D {
 
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         self.read(op(move |c| Box::pin(find_by_id(c, id)))).await
+    }
+
+    async fn all_users(&self) -> StoreResult<Vec<UserSummary>> {
+        self.read(op(move |c| Box::pin(all(c)))).await
+    }
+
+    async fn set_password_hash(&self, user_id: i64, hash: &str) -> StoreResult<bool> {
+        let hash = hash.to_owned();
+        self.write_one(op(move |c| Box::pin(set_password(c, user_id, hash))))
+            .await
+    }
+
+    async fn delete_user(&self, user_id: i64) -> StoreResult<bool> {
+        self.write_one(op(move |c| Box::pin(delete(c, user_id))))
+            .await
     }
 }

@@ -75,6 +75,7 @@ pub async fn everything_stored(url: &str) -> String {
             "device_codes",
             "initial_access_tokens",
             "client_registrations",
+            "admin_tokens",
         ] {
             for row in client
                 .query(&format!("SELECT t::text FROM {table} t"), &[])
