@@ -193,6 +193,74 @@ impl Registration {
     }
 }
 
+/// What an operator changes in an application (the command line's `application update`, the
+/// admin API's `PATCH`): each field given replaces the stored one; `None` keeps it. The
+/// client id, its type and its secret never change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplicationChanges {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    /// `Some(None)`: back to the default, RS256.
+    pub algorithm: Option<Option<String>>,
+    pub access_token_format: Option<AccessTokenFormat>,
+    pub logout_revokes_grants: Option<bool>,
+    /// `Some(None)`: back to the default (every scope but `introspection`).
+    pub allowed_scopes: Option<Option<String>>,
+}
+
+impl ApplicationChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The registration `client` would have with these changes, to be checked by
+    /// [`Registration::check`] exactly as a new one is.
+    pub fn apply(&self, client: &crate::client::Client) -> Registration {
+        Registration {
+            name: Some(self.name.clone().unwrap_or_else(|| client.name.clone())),
+            client_type: client.client_type,
+            grant_types: self
+                .grant_types
+                .clone()
+                .unwrap_or_else(|| client.grant_types.clone()),
+            redirect_uris: self
+                .redirect_uris
+                .clone()
+                .unwrap_or_else(|| client.redirect_uris.clone()),
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .clone()
+                .unwrap_or_else(|| client.post_logout_redirect_uris.clone()),
+            allowed_origins: self
+                .allowed_origins
+                .clone()
+                .unwrap_or_else(|| client.allowed_origins.clone()),
+            algorithm: self
+                .algorithm
+                .clone()
+                .unwrap_or_else(|| client.algorithm.clone()),
+            access_token_format: self
+                .access_token_format
+                .unwrap_or(client.access_token_format),
+            logout_revokes_grants: self
+                .logout_revokes_grants
+                .unwrap_or(client.logout_revokes_grants),
+            allowed_scopes: self
+                .allowed_scopes
+                .clone()
+                .unwrap_or_else(|| client.allowed_scopes.clone()),
+            introspect_any: client.introspect_any,
+            // The id was checked when it was chosen (or imported); it does not change.
+            client_id: None,
+            secret: SecretChoice::Generate,
+        }
+    }
+}
+
 /// Checks `reg` and completes it: a generated client id unless one was chosen, and the
 /// secret's hash with its clear text to show once. A chosen secret costs an Argon2id hash:
 /// call this off an async runtime's worker threads when `reg.secret` is chosen.
@@ -373,5 +441,54 @@ mod tests {
             assert!(validate_username(bad).is_err(), "{bad:?}");
         }
         assert!(validate_username(&"a".repeat(151)).is_err());
+    }
+
+    #[test]
+    fn changes_keep_what_they_do_not_name_and_are_checked_like_a_registration() {
+        let client = crate::client::Client {
+            id: 1,
+            client_id: "web".into(),
+            name: "Web".into(),
+            client_type: ClientType::Public,
+            grant_types: vec![GrantType::AuthorizationCode],
+            secret: SecretHash::None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            user_id: None,
+            skip_authorization: false,
+            algorithm: Some("ES256".into()),
+            access_token_format: AccessTokenFormat::Opaque,
+            logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: false,
+            created_at: 0,
+        };
+        assert!(ApplicationChanges::default().is_empty());
+        let renamed = ApplicationChanges {
+            name: Some("Web 2".into()),
+            algorithm: Some(None),
+            ..Default::default()
+        }
+        .apply(&client);
+        assert_eq!(renamed.name.as_deref(), Some("Web 2"));
+        assert_eq!(renamed.algorithm, None, "back to the default");
+        assert_eq!(renamed.redirect_uris, client.redirect_uris, "kept");
+        assert_eq!(renamed.check(), Ok(()));
+        let no_uris = ApplicationChanges {
+            redirect_uris: Some(vec![]),
+            ..Default::default()
+        }
+        .apply(&client);
+        assert_eq!(no_uris.check(), Err(RegistrationError::RedirectUriRequired));
+        let introspecting = ApplicationChanges {
+            allowed_scopes: Some(Some("read introspection".into())),
+            ..Default::default()
+        }
+        .apply(&client);
+        assert_eq!(
+            introspecting.check(),
+            Err(RegistrationError::IntrospectionForPublicClient)
+        );
     }
 }

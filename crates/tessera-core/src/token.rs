@@ -2,7 +2,7 @@
 //!
 //! `tsat_` access token, `tsrt_` refresh token, `tsac_` authorization code, `tscs_` client
 //! secret, `tsse_` browser session, `tsdc_` device code (RFC 8628), `tsra_` registration access
-//! token (RFC 7592), `tsia_` initial access token (RFC 7591). The prefix makes a leaked value recognisable to a person and to secret scanners;
+//! token (RFC 7592), `tsia_` initial access token (RFC 7591), `tsad_` admin API token. The prefix makes a leaked value recognisable to a person and to secret scanners;
 //! the CRC-32 suffix lets the server refuse a mistyped or made-up value without touching the
 //! store. Every character is URL-safe (`A-Z a-z 0-9 - _`), so values can be pasted into a form
 //! body unescaped. The store keeps only [`TokenDigest`], the SHA-256 of the whole string.
@@ -27,10 +27,12 @@ pub enum TokenKind {
     RegistrationAccessToken,
     /// What an operator hands out to allow dynamic registration (RFC 7591 section 3).
     InitialAccessToken,
+    /// What an operator's tools present to the admin API.
+    AdminToken,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 8] = [
+    pub const ALL: [TokenKind; 9] = [
         Self::AccessToken,
         Self::RefreshToken,
         Self::AuthorizationCode,
@@ -39,6 +41,7 @@ impl TokenKind {
         Self::DeviceCode,
         Self::RegistrationAccessToken,
         Self::InitialAccessToken,
+        Self::AdminToken,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -51,6 +54,7 @@ impl TokenKind {
             Self::DeviceCode => "tsdc_",
             Self::RegistrationAccessToken => "tsra_",
             Self::InitialAccessToken => "tsia_",
+            Self::AdminToken => "tsad_",
         }
     }
 }

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tessera_store::sql::{BoxFuture, Database, Dialect, Op, schema};
+use tessera_store::sql::{BoxFuture, Database, Dialect, Op, measured, schema};
 use tessera_store::{StoreError, StoreResult};
 use tokio_postgres::NoTls;
 
@@ -125,6 +125,12 @@ impl PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(StoreError::unavailable)?;
+        // `CREATE TABLE IF NOT EXISTS` on an existing table answers with a NOTICE, which the
+        // driver logs: every start would print "relation ... already exists, skipping". Only
+        // warnings and errors are worth an operator's attention here.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .await
+            .map_err(StoreError::unavailable)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS tessera_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
@@ -162,7 +168,20 @@ impl PostgresStore {
     /// A pooled connection to a migrated database.
     async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
         self.migrate().await?;
-        self.pool.get().await.map_err(StoreError::unavailable)
+        let conn = self.pool.get().await.map_err(StoreError::unavailable);
+        self.record_pool_use();
+        conn
+    }
+
+    /// The pool as gauges: connections open, in use, and callers waiting for one.
+    fn record_pool_use(&self) {
+        let status = self.pool.status();
+        metrics::gauge!("tessera_store_pool_connections", "state" => "open")
+            .set(status.size as f64);
+        metrics::gauge!("tessera_store_pool_connections", "state" => "in_use")
+            .set(status.size.saturating_sub(status.available) as f64);
+        metrics::gauge!("tessera_store_pool_waiting").set(status.waiting as f64);
+        metrics::gauge!("tessera_store_pool_max_size").set(status.max_size as f64);
     }
 }
 
@@ -175,26 +194,37 @@ impl Database for PostgresStore {
     /// Any pooled connection, outside a transaction: each statement sees every commit made
     /// before it began, on any node.
     fn read<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
-        Box::pin(async move {
+        Box::pin(measured("postgres", "read", async move {
             let conn = self.conn().await?;
             op(&mut PgConn(&conn)).await
-        })
+        }))
     }
 
     /// One transaction; the result is returned only after PostgreSQL commits it (durable
     /// with the default `synchronous_commit=on`).
     fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
-        Box::pin(async move {
+        Box::pin(measured("postgres", "write", async move {
             let mut conn = self.conn().await?;
             let tx = conn.transaction().await.map_err(StoreError::unavailable)?;
             let result = op(&mut PgConn(&tx)).await?;
             tx.commit().await.map_err(StoreError::unavailable)?;
             Ok(result)
-        })
+        }))
     }
 
     /// One statement commits by itself: no BEGIN and COMMIT round trips.
     fn write_one<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
-        self.read(op)
+        Box::pin(measured("postgres", "write", async move {
+            let conn = self.conn().await?;
+            op(&mut PgConn(&conn)).await
+        }))
+    }
+
+    /// Every operation holds its pooled connection until it has committed; closing the pool
+    /// refuses new ones and drops the idle connections.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.pool.close();
+        })
     }
 }

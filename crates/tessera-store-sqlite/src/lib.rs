@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
-use tessera_store::sql::{BoxFuture, Database, Dialect, Op, complete_now, schema};
+use tessera_store::sql::{BoxFuture, Database, Dialect, Op, complete_now, measured, schema};
 use tessera_store::{StoreError, StoreResult};
 use tokio::sync::oneshot;
 
@@ -49,8 +49,11 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<mpsc::Sender<Job>>,
+    /// `None` once closed: no more writes are taken.
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
     readers: Mutex<Vec<SqliteConn>>,
+    /// The writer thread, joined when the store closes.
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// Parses `sqlite://PATH` (`sqlite://tessera.db`, `sqlite:///var/lib/tessera/t.db`); a bare
@@ -173,14 +176,15 @@ impl SqliteStore {
         let checkpointer = Connection::open(&path).map_err(StoreError::unavailable)?;
         configure(&checkpointer).map_err(StoreError::unavailable)?;
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("tessera-sqlite-writer".into())
             .spawn(move || writer_loop(SqliteConn::new(writer), rx))
             .map_err(StoreError::unavailable)?;
         let inner = Arc::new(Inner {
             path,
-            writer: Mutex::new(tx),
+            writer: Mutex::new(Some(tx)),
             readers: Mutex::new(Vec::new()),
+            writer_thread: Mutex::new(Some(writer_thread)),
         });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
@@ -222,6 +226,8 @@ impl SqliteStore {
             .writer
             .lock()
             .map_err(|_| StoreError::unavailable("writer lock poisoned"))?
+            .as_ref()
+            .ok_or_else(|| StoreError::unavailable("the store is closed"))?
             .send(job)
             .map_err(|_| StoreError::unavailable("the writer thread has stopped"))?;
         rx.await
@@ -234,7 +240,7 @@ impl Database for SqliteStore {
     /// of microseconds against pages the OS has cached; handing each to the blocking pool
     /// cost more than the query (measured with bench/run.sh, see BENCHMARKS.md).
     fn read<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
-        Box::pin(async move {
+        Box::pin(measured("sqlite", "read", async move {
             let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
             let mut conn = match pooled {
                 Some(c) => c,
@@ -249,21 +255,49 @@ impl Database for SqliteStore {
                 v.push(conn);
             }
             result
-        })
+        }))
     }
 
     /// Runs in its own savepoint of the writer's next group transaction.
     fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
-        Box::pin(self.send(move |conn| complete_now(op(conn))))
+        Box::pin(measured(
+            "sqlite",
+            "write",
+            self.send(move |conn| complete_now(op(conn))),
+        ))
+    }
+
+    /// Drops the writer's queue: the thread commits every group already queued, answers each
+    /// job, and ends; this waits for it (off the runtime's workers), so what was acknowledged
+    /// and what was only queued are both on disk when it returns.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Ok(mut writer) = self.inner.writer.lock() {
+                writer.take();
+            }
+            let thread = self
+                .inner
+                .writer_thread
+                .lock()
+                .ok()
+                .and_then(|mut t| t.take());
+            if let Some(thread) = thread {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            }
+        })
     }
 
     /// All in one job: one commit (one fsync) for the whole cleanup batch.
     fn write_each<T: Send + 'static>(&self, ops: Vec<Op<T>>) -> BoxFuture<'_, StoreResult<Vec<T>>> {
-        Box::pin(self.send(move |conn| {
-            ops.into_iter()
-                .map(|op| complete_now(op(&mut *conn)))
-                .collect()
-        }))
+        Box::pin(measured(
+            "sqlite",
+            "write",
+            self.send(move |conn| {
+                ops.into_iter()
+                    .map(|op| complete_now(op(&mut *conn)))
+                    .collect()
+            }),
+        ))
     }
 }
 
@@ -294,6 +328,8 @@ fn writer_loop(mut conn: SqliteConn, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        // How many requests share this commit's fsync.
+        metrics::histogram!("tessera_sqlite_group_commit_size").record(jobs.len() as f64);
         let began = conn.batch("BEGIN IMMEDIATE");
         let completions: Vec<Completion> = match &began {
             Ok(()) => jobs.into_iter().map(|job| job(Some(&mut conn))).collect(),

@@ -13,11 +13,31 @@ use crate::{Purged, Store, StoreResult};
 /// Deletes everything purgeable now, batch by batch; returns the totals. After each batch it
 /// rests as long as the batch took (and at least a millisecond).
 pub async fn purge_all(store: &dyn Store, clock: &dyn Clock, batch: u32) -> StoreResult<Purged> {
+    purge_all_with(store, clock, batch, |_| {}).await
+}
+
+/// [`purge_all`], telling `each_batch` what every batch deleted (`tessera cleartokens` shows
+/// progress with it). Every deleted row is counted in `tessera_janitor_rows_deleted_total`.
+pub async fn purge_all_with(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    batch: u32,
+    mut each_batch: impl FnMut(&Purged),
+) -> StoreResult<Purged> {
     let mut total = Purged::default();
     loop {
         let started = std::time::Instant::now();
         let purged = store.purge(clock.now(), batch).await?;
         total.add(purged);
+        for (kind, n) in [
+            ("grant", purged.grants),
+            ("access_token", purged.access_tokens),
+            ("refresh_token", purged.refresh_tokens),
+            ("other", purged.other),
+        ] {
+            metrics::counter!("tessera_janitor_rows_deleted_total", "kind" => kind).increment(n);
+        }
+        each_batch(&purged);
         if purged.total() == 0 {
             return Ok(total);
         }
@@ -33,7 +53,11 @@ pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duratio
     loop {
         ticker.tick().await;
         let started = std::time::Instant::now();
-        match purge_all(&*store, &*clock, batch).await {
+        let result = purge_all(&*store, &*clock, batch).await;
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        metrics::counter!("tessera_janitor_runs_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("tessera_janitor_run_seconds").record(started.elapsed().as_secs_f64());
+        match result {
             Ok(p) if p.total() > 0 => tracing::info!(
                 grants = p.grants,
                 access_tokens = p.access_tokens,

@@ -101,7 +101,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        AdminTokenStore, ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore, Maintenance,
-        RegistrationStore, SessionStore, Store, UserStore,
+        AdminTokenStore, ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore,
+        Maintenance, RegistrationStore, SessionStore, Store, UserStore,
     };
 }

@@ -41,4 +41,8 @@ pub trait Maintenance: Send + Sync + 'static {
     /// signing keys no longer published. Used refresh
     /// tokens and codes stay until they expire, so a replay is still recognised.
     async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged>;
+
+    /// Finishes every write already handed to the store (each committed and answered), then
+    /// closes it: what a server does last when it shuts down. Later operations fail.
+    async fn close(&self);
 }

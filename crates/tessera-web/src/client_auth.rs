@@ -75,6 +75,7 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
                 return Err(ApiError::too_many_requests(wait));
             }
             state.limiter.record_failure(&attempt, now).await;
+            metrics::counter!("tessera_client_authentication_failures_total").increment(1);
             return Err(e.to_oauth().into());
         }
     };
@@ -101,8 +102,14 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
         },
     };
     match client {
-        Some(c) if verdict => Ok(c),
+        Some(c) if verdict => {
+            if let Some(note) = &post.client_note {
+                note.set(&c.client_id);
+            }
+            Ok(c)
+        }
         _ => {
+            metrics::counter!("tessera_client_authentication_failures_total").increment(1);
             tracing::info!(
                 target: "tessera::audit",
                 event = "client_authentication",
@@ -193,6 +200,7 @@ pub async fn check_user_password(
         _ => {
             // What was typed may be a password in the wrong field: log a fingerprint that
             // correlates attempts, never the text.
+            metrics::counter!("tessera_sign_in_failures_total").increment(1);
             tracing::info!(target: "tessera::audit", event = "login", username_fingerprint = %fingerprint(username), outcome = "failed");
             state.limiter.record_failure(&attempt, now).await;
             Ok(Login::Invalid)

@@ -24,6 +24,8 @@ pub struct OAuthPost {
     pub authorization: Result<Option<AuthorizationHeader>, CredentialError>,
     pub origin: Option<String>,
     pub peer: Option<IpAddr>,
+    /// Where client authentication notes the client for the request's log record.
+    pub client_note: Option<crate::request_log::ClientNote>,
 }
 
 impl OAuthPost {
@@ -98,6 +100,10 @@ impl FromRequest<AppState> for OAuthPost {
             req.headers(),
             &state.settings.trusted_proxies,
         );
+        let client_note = req
+            .extensions()
+            .get::<crate::request_log::ClientNote>()
+            .cloned();
         let limit = state.settings.max_body_bytes;
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await
@@ -111,6 +117,7 @@ impl FromRequest<AppState> for OAuthPost {
             authorization,
             origin,
             peer,
+            client_note,
         })
     }
 }

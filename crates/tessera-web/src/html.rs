@@ -8,11 +8,13 @@
 use std::fmt;
 
 use askama::Template;
+use axum::extract::Request;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
+    RETRY_AFTER, VARY, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// What `base.html` shows around every page.
@@ -97,13 +99,31 @@ pub async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// An error page: what went wrong, in words a user understands.
+/// A link onward from an error page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub href: String,
+    pub label: &'static str,
+}
+
+/// Where every error page leads by default: the signed-in user's applications (which ask
+/// for sign-in first when needed), so no error page is a dead end.
+fn home() -> Link {
+    Link {
+        href: crate::paths::APPLICATIONS.to_owned(),
+        label: "Go to your applications",
+    }
+}
+
+/// An error page: what went wrong, in words a user understands, and where to go from there.
 #[derive(Debug)]
 pub struct PageError {
     pub status: StatusCode,
     pub title: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// Links onward, the first the likeliest; the applications page is always among them.
+    pub links: Vec<Link>,
 }
 
 impl PageError {
@@ -113,7 +133,20 @@ impl PageError {
             title,
             message: message.into(),
             retry_after: None,
+            links: vec![home()],
         }
+    }
+
+    /// Offers `href` first, before the default links.
+    pub fn with_link(mut self, href: impl Into<String>, label: &'static str) -> Self {
+        self.links.insert(
+            0,
+            Link {
+                href: href.into(),
+                label,
+            },
+        );
+        self
     }
 
     pub fn not_found() -> Self {
@@ -128,8 +161,21 @@ impl PageError {
         Self::new(
             StatusCode::FORBIDDEN,
             "Form expired",
-            "This form expired or was sent from another site. Go back, reload the page and try again.",
+            "This form expired or was sent from another site. Open it again and send it once more.",
         )
+    }
+
+    /// A title for an error answered with `status` alone (an API error shown to a browser).
+    fn title_for(status: StatusCode) -> &'static str {
+        match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::METHOD_NOT_ALLOWED => "Not allowed here",
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+            s if s.is_server_error() => "Temporarily unavailable",
+            _ => "Bad request",
+        }
     }
 }
 
@@ -162,6 +208,7 @@ impl From<crate::error::ApiError> for PageError {
 struct ErrorPage<'a> {
     layout: Layout<'a>,
     message: &'a str,
+    links: &'a [Link],
 }
 
 impl IntoResponse for PageError {
@@ -172,6 +219,7 @@ impl IntoResponse for PageError {
                 user: None,
             },
             message: &self.message,
+            links: &self.links,
         };
         let mut response = render(self.status, &page);
         if let Some(secs) = self.retry_after {
@@ -181,6 +229,63 @@ impl IntoResponse for PageError {
         }
         response
     }
+}
+
+/// Whether the request comes from a browser showing pages: its `Accept` names `text/html`
+/// before (or without) `application/json`. API clients send `application/json` or `*/*`.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match (accept.find("text/html"), accept.find("application/json")) {
+        (Some(html), Some(json)) => html < json,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// JSON error answers (an unknown path, a wrong method, an API endpoint opened in a browser)
+/// shown to a browser as an error page with a way onward, keeping the status and the headers
+/// that matter (`Allow`, `Retry-After`, `WWW-Authenticate`); API clients keep the JSON.
+pub async fn errors_as_pages(req: Request, next: Next) -> Response {
+    let html = wants_html(req.headers());
+    let response = next.run(req).await;
+    let is_json_error = response.status().is_client_error() || response.status().is_server_error();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(html && is_json_error && is_json) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let description = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["error_description"].as_str().map(str::to_owned));
+    let message = match (parts.status, description) {
+        (StatusCode::NOT_FOUND, _) => {
+            "There is nothing at this address. Check it for a typing mistake.".to_owned()
+        }
+        (_, Some(d)) => d,
+        (status, None) if status.is_server_error() => {
+            "Something went wrong on the server. Please try again in a moment.".to_owned()
+        }
+        (_, None) => "This request cannot be answered.".to_owned(),
+    };
+    let page = PageError::new(parts.status, PageError::title_for(parts.status), message);
+    let mut out = page.into_response();
+    for name in [ALLOW, RETRY_AFTER, WWW_AUTHENTICATE, VARY] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    security_headers(out).await
 }
 
 pub async fn stylesheet() -> Response {
@@ -224,6 +329,7 @@ mod tests {
                 user: None,
             },
             message: "\"><script>alert(1)</script>",
+            links: &[home()],
         };
         let html = page.render().expect("render");
         assert!(html.contains("Bad &lt;request&gt; · Tessera"));
@@ -233,5 +339,25 @@ mod tests {
             !html.contains(crate::paths::LOGOUT),
             "no user, no links that need a session"
         );
+        assert!(
+            html.contains(&format!("href=\"{}\"", crate::paths::APPLICATIONS)),
+            "a way onward: {html}"
+        );
+    }
+
+    #[test]
+    fn browsers_are_told_apart_from_api_clients_by_accept() {
+        let accept = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(ACCEPT, HeaderValue::from_str(v).expect("header"));
+            wants_html(&h)
+        };
+        assert!(accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!accept("application/json"));
+        assert!(!accept("*/*"));
+        assert!(!accept("application/json, text/html"));
+        assert!(!wants_html(&HeaderMap::new()));
     }
 }

@@ -112,6 +112,11 @@ impl KeyRing {
         }
     }
 
+    /// The key-encryption key, shared (the admin API rotates keys with it).
+    pub fn shared_kek(&self) -> Arc<Kek> {
+        self.kek.clone()
+    }
+
     pub fn kek(&self) -> &Kek {
         &self.kek
     }

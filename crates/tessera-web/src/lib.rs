@@ -23,8 +23,14 @@
 //! - [`session`]: browser sessions and CSRF protection.
 //! - [`keyring`]: the signing keys as this node sees them (store, key-encryption key, cache).
 //! - [`signing`]: ID tokens and RFC 9068 JWT access tokens, and finding a JWT's stored row.
+//! - [`operator`]: what an operator may do (applications, users, grants, keys), shared by the
+//!   command line and the admin API, with the audit records of each action.
+//! - [`admin`]: the admin API on its own listener, its routes and their OpenAPI document.
+//! - [`metrics`]: the Prometheus recorder and `/metrics`.
+//! - [`request_log`]: one log record per request, request ids, the request metrics.
 
 pub mod address;
+pub mod admin;
 pub mod client_auth;
 pub mod cors;
 pub mod error;
@@ -32,8 +38,11 @@ pub mod extract;
 pub mod handlers;
 pub mod html;
 pub mod keyring;
+pub mod metrics;
+pub mod operator;
 pub mod paths;
 pub mod ratelimit;
+pub mod request_log;
 pub mod session;
 pub mod signing;
 pub mod state;
@@ -43,7 +52,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::map_response;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -178,9 +187,10 @@ fn page_routes() -> Router<AppState> {
         .layer(map_response(html::security_headers))
 }
 
-/// Discovery and health: what clients and orchestrators read before anything else. Each
-/// discovery document is routed only where the configured issuer puts it.
-fn discovery_routes(issuer: &str) -> Router<AppState> {
+/// Discovery, health and (unless it has a listener of its own) metrics: what clients and
+/// orchestrators read before anything else. Each discovery document is routed only where the
+/// configured issuer puts it.
+fn discovery_routes(issuer: &str, metrics: bool) -> Router<AppState> {
     use handlers::{health, metadata};
     let mut r = Router::new();
     for path in [
@@ -191,19 +201,55 @@ fn discovery_routes(issuer: &str) -> Router<AppState> {
     }
     r = r.route(paths::JWKS, handlers::get_only(metadata::jwks));
     r = at_both(r, paths::HEALTH, get(health::health));
+    if metrics {
+        r = r.route(paths::METRICS, handlers::get_only(metrics::endpoint));
+    }
     at_both(r, paths::READY, get(health::ready))
 }
 
-/// The whole application.
+/// The whole application. Around every route: the request log (one record and the metrics
+/// per request; inside the panic catcher's answer, so a panic is logged as its 500), and for
+/// browsers, error pages instead of JSON errors.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api_routes(state.settings.dynamic_registration))
         .merge(page_routes())
-        .merge(discovery_routes(&state.settings.issuer))
+        .merge(discovery_routes(
+            &state.settings.issuer,
+            state.settings.metrics_on_main_listener,
+        ))
         .fallback(handlers::not_found)
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(from_fn_with_state(state.clone(), request_log::layer))
+        .layer(from_fn(html::errors_as_pages))
         .with_state(state)
+}
+
+/// `/metrics` alone, for a listener of its own (`metrics_bind`).
+pub fn metrics_router() -> Router {
+    Router::new()
+        .route(paths::METRICS, get(metrics::endpoint))
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found\n") })
+}
+
+/// Serves `/metrics` on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_router(listener, metrics_router(), limits, shutdown).await
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes.
+pub async fn serve_admin(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.settings.limits;
+    serve_router(listener, admin::router(state), limits, shutdown).await
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets the requests in
@@ -218,12 +264,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = state.settings.limits;
+    serve_router(listener, router(state), limits, shutdown).await
+}
+
+/// The serve loop of every listener: bounded connections, then a graceful end.
+async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use hyper_util_server::rt::{TokioIo, TokioTimer};
     use hyper_util_server::service::TowerToHyperService;
     use tower::ServiceExt;
 
-    let limits = state.settings.limits;
-    let app = router(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_read_timeout,
     ));
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));

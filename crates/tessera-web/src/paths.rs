@@ -49,6 +49,32 @@ pub const OPENID_CONFIGURATION: &str = "/o/.well-known/openid-configuration";
 pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
 
+// The admin API (its own listener, `admin_bind`): JSON resources, no trailing slashes.
+/// The OpenAPI document of the admin API.
+pub const ADMIN_OPENAPI: &str = "/admin/openapi.json";
+pub const ADMIN_CLIENTS: &str = "/admin/clients";
+pub const ADMIN_CLIENT: &str = "/admin/clients/{client_id}";
+pub const ADMIN_CLIENT_GRANTS: &str = "/admin/clients/{client_id}/grants";
+pub const ADMIN_USERS: &str = "/admin/users";
+pub const ADMIN_USER: &str = "/admin/users/{username}";
+pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{username}/password";
+pub const ADMIN_USER_GRANTS: &str = "/admin/users/{username}/grants";
+pub const ADMIN_GRANT: &str = "/admin/grants/{grant_id}";
+pub const ADMIN_KEYS: &str = "/admin/keys";
+pub const ADMIN_KEYS_ROTATE: &str = "/admin/keys/rotate";
+pub const ADMIN_KEY: &str = "/admin/keys/{kid}";
+
+/// Prometheus metrics: on the main listener, or on `metrics_bind`'s.
+pub const METRICS: &str = "/metrics";
+
+/// An admin API path with its `{name}` parameter filled in (percent-encoded).
+pub fn admin(route: &str, name: &str, value: impl Display) -> String {
+    route.replace(
+        &format!("{{{name}}}"),
+        &tessera_core::form::encode(&value.to_string()),
+    )
+}
+
 /// Fills the `{id}` of a `*_ROUTE` pattern, so a link cannot disagree with the router.
 fn fill(route: &str, id: impl Display) -> String {
     route.replace("{id}", &id.to_string())

@@ -269,6 +269,16 @@ impl RateLimiter {
             .iter()
             .zip(counts)
             .any(|((_, limit), count)| count >= *limit);
+        if over {
+            let what = match attempt.principal {
+                Some(Principal::Client(_)) => "client",
+                Some(Principal::User(_)) => "user",
+                Some(Principal::UserCode(_)) => "user_code",
+                Some(Principal::Registration) => "registration",
+                None => "address",
+            };
+            metrics::counter!("tessera_rate_limited_total", "principal" => what).increment(1);
+        }
         over.then(|| left.max(1).unsigned_abs())
     }
 

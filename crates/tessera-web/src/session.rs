@@ -213,6 +213,7 @@ impl FromRequest<AppState> for CheckedForm {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let headers = req.headers().clone();
+        let path = req.uri().path().to_owned();
         let peer = crate::address::client_ip(
             req.extensions()
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -248,7 +249,18 @@ impl FromRequest<AppState> for CheckedForm {
         let form = form::parse(&body)
             .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, "Bad request", e.description()))?;
         if !csrf_matches(state, &headers, &form) {
-            return Err(PageError::bad_form());
+            // Every page with a form shows it again at its own address, except the consent
+            // page, which needs the authorization request the application sent.
+            let refused = PageError::bad_form();
+            return Err(
+                if crate::paths::without_trailing_slash(&path)
+                    == crate::paths::without_trailing_slash(crate::paths::AUTHORIZE)
+                {
+                    refused
+                } else {
+                    refused.with_link(path, "Open the form again")
+                },
+            );
         }
         Ok(Self {
             form,

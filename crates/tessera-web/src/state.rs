@@ -64,6 +64,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<crate::address::Network>,
     /// Where every node counts failed attempts together; `None`: this node's memory.
     pub redis_url: Option<String>,
+    /// Whether `/metrics` is served by the main listener; `false` when `metrics_bind` gives it
+    /// a listener of its own, and then the main listener answers 404 there.
+    pub metrics_on_main_listener: bool,
 }
 
 /// What one client may hold of the server: a slow or idle client costs a bounded amount.
@@ -104,6 +107,7 @@ impl Settings {
             limits: ConnectionLimits::default(),
             trusted_proxies: Vec::new(),
             redis_url: None,
+            metrics_on_main_listener: true,
         }
     }
 
@@ -148,6 +152,8 @@ impl AppState {
         entropy: Arc<dyn Entropy>,
         kek: Kek,
     ) -> Self {
+        // The process's metrics recorder, before anything is measured.
+        crate::metrics::install();
         let limiter = Arc::new(RateLimiter::new(settings.rate_limits));
         if let Some(url) = &settings.redis_url
             && let Err(e) = limiter.use_redis(url)

@@ -160,18 +160,19 @@ macro_rules! keys {
             },
         )* ];
 
-        /// Parses each key in declaration order; `seen` gets the text each key was parsed from.
+        /// Parses each key in declaration order; `seen` gets the text each key was parsed from
+        /// and where that text came from.
         fn build(
             values: &Values,
-            seen: &mut Vec<(&'static str, String)>,
+            seen: &mut Vec<(&'static str, String, Origin)>,
         ) -> Result<Config, ConfigError> {
             $(
                 let $name: $ty = {
                     let (text, origin) = values.get(stringify!($name), || ($default).to_string());
                     let value = ($parse)(text.as_str()).map_err(|why: String| {
-                        ConfigError::Invalid { key: stringify!($name), origin, why }
+                        ConfigError::Invalid { key: stringify!($name), origin: origin.clone(), why }
                     })?;
-                    seen.push((stringify!($name), text));
+                    seen.push((stringify!($name), text, origin));
                     value
                 };
             )*
@@ -181,14 +182,23 @@ macro_rules! keys {
 }
 
 keys! {
-    /// Address to listen on.
-    bind: SocketAddr = "127.0.0.1:8000", parse_bind, flag Serve "ADDR";
-    /// Store URL: sqlite://PATH or postgres://USER@HOST:PORT/DATABASE.
+    /// Address to listen on: IP:PORT or HOST:PORT (localhost:8000).
+    bind: BindAddress = "127.0.0.1:8000", parse_bind, flag Serve "ADDR";
+    /// Store URL: sqlite://PATH for the embedded SQLite file (one node), or
+    /// postgres://USER[:PASSWORD]@HOST:PORT/DATABASE[?sslmode=...] for PostgreSQL (any number
+    /// of nodes).
     database_url: String = "sqlite://tessera.db", parse_database_url, flag Every "URL";
     /// Issuer URL, never taken from a request; by default it follows the bind address.
     issuer: String = format!("http://{bind}/o"), parse_issuer, flag Serve "URL";
-    /// Log format on stderr: text or json; the level comes from RUST_LOG.
-    log_format: LogFormat = "text", parse_log_format;
+    /// Log format on stderr: auto (text on a terminal, JSON otherwise), text or json; the
+    /// level comes from RUST_LOG.
+    log_format: LogFormat = "auto", parse_log_format;
+    /// Address of a listener of its own for /metrics (then the main listener answers 404
+    /// there); empty: /metrics on the main listener.
+    metrics_bind: Option<BindAddress> = "", parse_optional_bind;
+    /// Address of the admin API's listener (Bearer admin tokens from
+    /// `tessera admin-token create`); empty: no admin API.
+    admin_bind: Option<BindAddress> = "", parse_optional_bind;
     /// Scopes the server knows.
     scopes: Scope = ScopePolicy::default().supported, parse_scopes;
     /// Scopes granted when a client asks for none; each must be in `scopes`.
@@ -288,13 +298,67 @@ keys! {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
+    /// Text when stderr is a terminal (a person reads it), JSON otherwise (a machine does).
+    Auto,
     Text,
     Json,
 }
 
-fn parse_bind(text: &str) -> Result<SocketAddr, String> {
-    text.parse()
-        .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8000"))
+/// An address to listen on, as the operator wrote it (`localhost:8000`) and as resolved.
+/// The text is kept because the default issuer follows it: a server bound with
+/// `--bind localhost:8000` names itself `http://localhost:8000/o`, as its users type it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindAddress {
+    pub text: String,
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Display for BindAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// `IP:PORT`, or `HOST:PORT` resolved now (the first address the resolver gives, IPv4
+/// first, so `localhost` means 127.0.0.1 as most people expect).
+fn parse_bind(text: &str) -> Result<BindAddress, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(BindAddress {
+            text: text.to_owned(),
+            addr,
+        });
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "{text:?} is not an address like 127.0.0.1:8000 or localhost:8000 (the port is missing)"
+        ));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{text:?}: {port:?} is not a port number"))?;
+    if host.is_empty() {
+        return Err(format!("{text:?}: the host is missing"));
+    }
+    let mut addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| format!("{text:?}: cannot resolve {host:?}: {e}"))?
+        .collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    let addr = addrs
+        .first()
+        .copied()
+        .ok_or_else(|| format!("{text:?}: {host:?} has no address"))?;
+    Ok(BindAddress {
+        text: text.to_owned(),
+        addr,
+    })
+}
+
+fn parse_optional_bind(text: &str) -> Result<Option<BindAddress>, String> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        parse_bind(text).map(Some)
+    }
 }
 
 /// The value is never quoted back: it may hold a password.
@@ -324,9 +388,10 @@ fn parse_issuer(text: &str) -> Result<String, String> {
 
 fn parse_log_format(text: &str) -> Result<LogFormat, String> {
     match text {
+        "auto" => Ok(LogFormat::Auto),
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
-        other => Err(format!("{other:?} is not text or json")),
+        other => Err(format!("{other:?} is not auto, text or json")),
     }
 }
 
@@ -446,6 +511,7 @@ impl Config {
                 .split([' ', ','])
                 .filter_map(|s| tessera_web::address::Network::parse(s).ok())
                 .collect(),
+            metrics_on_main_listener: self.metrics_bind.is_none(),
         }
     }
 
@@ -478,7 +544,67 @@ impl Config {
 pub fn default_texts() -> BTreeMap<&'static str, String> {
     let mut seen = Vec::new();
     let _ = build(&Values::default(), &mut seen);
-    seen.into_iter().collect()
+    seen.into_iter().map(|(k, v, _)| (k, v)).collect()
+}
+
+/// One effective setting, for `tessera check-config`: the text it was parsed from (secrets
+/// redacted) and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// Keys whose value may hold a password (a URL with user information): shown redacted.
+fn redacted(key: &str, text: &str) -> String {
+    if key.ends_with("_url") {
+        redact_url(text)
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Loads the configuration like [`load`], and also says, for every key, the text in force
+/// (secrets redacted) and its source.
+pub fn load_with_sources(
+    env: &BTreeMap<String, String>,
+    overrides: &Overrides,
+) -> Result<(Config, Vec<Setting>), ConfigError> {
+    let values = gather(env, overrides)?;
+    let mut seen = Vec::new();
+    let config = build(&values, &mut seen)?;
+    let settings = seen
+        .into_iter()
+        .map(|(key, text, origin)| Setting {
+            key,
+            value: redacted(key, &text),
+            origin,
+        })
+        .collect();
+    Ok((config, settings))
+}
+
+/// `TESSERA_*` variables that name no setting, each with the closest variable that does
+/// (when one is close enough to be a likely typo). They are ignored, as the environment is
+/// shared with other programs, but an operator who misspelled one is told at start.
+pub fn unknown_variables(env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
+    const NOT_KEYS: [&str; 1] = ["TESSERA_CONFIG"];
+    env.keys()
+        .filter(|name| name.starts_with("TESSERA_") && !NOT_KEYS.contains(&name.as_str()))
+        .filter(|name| !KEYS.iter().any(|k| k.env_var() == **name))
+        .map(|name| {
+            let closest = KEYS
+                .iter()
+                .map(Key::env_var)
+                .chain(NOT_KEYS.iter().map(|s| s.to_string()))
+                .map(|known| (strsim::levenshtein(name, &known), known))
+                .min()
+                .filter(|(distance, known)| *distance <= 3.max(known.len() / 4))
+                .map(|(_, known)| known);
+            (name.clone(), closest)
+        })
+        .collect()
 }
 
 /// The URL with any password replaced by `***`, for messages and logs.
@@ -584,6 +710,11 @@ fn read_file(path: &Path) -> Result<Vec<(&'static Key, String)>, ConfigError> {
 
 /// Loads the configuration from `env` (the process environment in production) and flags.
 pub fn load(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    build(&gather(env, overrides)?, &mut Vec::new())
+}
+
+/// Every source reduced to text per key, the highest precedence winning.
+fn gather(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Values, ConfigError> {
     let mut values = Values::default();
     let config_path = overrides
         .config
@@ -609,7 +740,7 @@ pub fn load(env: &BTreeMap<String, String>, overrides: &Overrides) -> Result<Con
                 .insert(key.name, (v.clone(), Origin::Flag(key.flag_name())));
         }
     }
-    build(&values, &mut Vec::new())
+    Ok(values)
 }
 
 #[cfg(test)]
@@ -695,6 +826,10 @@ mod tests {
             ("TESSERA_BIND", "nowhere"),
             ("TESSERA_ISSUER", "ftp://x"),
             ("TESSERA_LOG_FORMAT", "xml"),
+            ("TESSERA_BIND", "localhost"),
+            ("TESSERA_BIND", "localhost:http"),
+            ("TESSERA_BIND", "no-such-host.invalid:8000"),
+            ("TESSERA_METRICS_BIND", "nowhere"),
             ("TESSERA_DATABASE_URL", "mysql://x"),
             ("TESSERA_DATABASE_POOL_MAX_SIZE", "0"),
             ("TESSERA_DEFAULT_SCOPES", "read nuke"),
@@ -790,7 +925,7 @@ mod tests {
         assert_eq!(
             err,
             format!(
-                "invalid log_format from {}: \"xml\" is not text or json",
+                "invalid log_format from {}: \"xml\" is not auto, text or json",
                 path.display()
             )
         );
@@ -825,5 +960,64 @@ mod tests {
             "sqlite:///var/lib/t.db"
         );
         assert_eq!(redact_url("sqlite:t.db"), "sqlite:t.db");
+    }
+
+    #[test]
+    fn bind_takes_host_names_and_the_issuer_keeps_them() {
+        let c = load(
+            &env(&[("TESSERA_BIND", "localhost:8123")]),
+            &Overrides::default(),
+        )
+        .expect("a host name resolves");
+        assert_eq!(c.bind.addr.port(), 8123);
+        assert!(c.bind.addr.ip().is_loopback(), "{}", c.bind.addr);
+        assert_eq!(c.issuer, "http://localhost:8123/o");
+        assert_eq!(c.metrics_bind, None, "/metrics on the main listener");
+        assert_eq!(c.admin_bind, None, "no admin API unless asked");
+        assert_eq!(c.log_format, LogFormat::Auto);
+    }
+
+    #[test]
+    fn a_misspelled_variable_is_named_with_the_closest_setting() {
+        let unknown = unknown_variables(&env(&[
+            ("TESSERA_ACCES_TOKEN_EXPIRE_SECONDS", "60"),
+            ("TESSERA_BIND", "127.0.0.1:1"),
+            ("TESSERA_CONFIG", "t.toml"),
+            ("TESSERA_ZZZZZZZZZZZZZZZZZZZ", "1"),
+            ("HOME", "/root"),
+        ]));
+        assert_eq!(
+            unknown,
+            [
+                (
+                    "TESSERA_ACCES_TOKEN_EXPIRE_SECONDS".to_owned(),
+                    Some("TESSERA_ACCESS_TOKEN_EXPIRE_SECONDS".to_owned())
+                ),
+                ("TESSERA_ZZZZZZZZZZZZZZZZZZZ".to_owned(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn sources_are_named_and_secrets_redacted() {
+        let (_, settings) = load_with_sources(
+            &env(&[
+                ("TESSERA_DATABASE_URL", "postgres://tessera:hunter2@db/t"),
+                ("TESSERA_REDIS_URL", "redis://:sesame@cache:6379"),
+            ]),
+            &Overrides {
+                config: None,
+                values: vec![("bind", "127.0.0.1:9000".into())],
+            },
+        )
+        .expect("loads");
+        let find = |k: &str| settings.iter().find(|s| s.key == k).expect(k).clone();
+        let db = find("database_url");
+        assert_eq!(db.value, "postgres://tessera:***@db/t");
+        assert_eq!(db.origin, Origin::Env("TESSERA_DATABASE_URL".into()));
+        assert!(!find("redis_url").value.contains("sesame"));
+        assert_eq!(find("bind").origin, Origin::Flag("bind".into()));
+        assert_eq!(find("scopes").origin, Origin::Default);
+        assert_eq!(settings.len(), KEYS.len());
     }
 }

@@ -8,13 +8,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use anyhow::{Context, anyhow};
-use serde_json::json;
 use tessera_core::UnixTime;
 use tessera_core::entropy::Entropy;
 use tessera_jose::{Algorithm, Kek};
 use tessera_store::Store;
-use tessera_web::keyring::new_key;
+use tessera_web::operator::{Operator, OperatorError, key_json, key_status};
 
 use crate::config::Config;
 
@@ -122,7 +123,7 @@ pub async fn check(store: &dyn Store, kek: &Kek) -> crate::Result<()> {
 }
 
 /// The algorithms `keys rotate` may name.
-fn parse_algorithm(text: &str) -> crate::Result<Algorithm> {
+pub fn parse_algorithm(text: &str) -> crate::Result<Algorithm> {
     match Algorithm::parse(text) {
         Some(Algorithm::HS256) => Err(anyhow!(
             "HS256 has no server key: it would sign with a client's secret, which Tessera keeps only as a hash; expected RS256, ES256 or EdDSA"
@@ -135,49 +136,30 @@ fn parse_algorithm(text: &str) -> crate::Result<Algorithm> {
 }
 
 /// `tessera keys list`.
-pub async fn list(store: &dyn Store, now: UnixTime, as_json: bool) -> crate::Result<String> {
-    let keys = store.signing_keys().await?;
-    let rows: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let status = if k.is_signing() {
-                "signing"
-            } else if k.is_published(now) {
-                "published"
-            } else {
-                "expired"
-            };
-            (k, status)
-        })
-        .collect();
+pub async fn list(operator: &Operator, now: UnixTime, as_json: bool) -> crate::Result<String> {
+    let keys = operator
+        .keys()
+        .await
+        .map_err(crate::commands::operator_error)?;
     if as_json {
-        let list: Vec<_> = rows
-            .iter()
-            .map(|(k, status)| {
-                json!({
-                    "kid": k.kid,
-                    "algorithm": k.algorithm,
-                    "status": status,
-                    "created_at": k.created_at,
-                    "retired_at": k.retired_at,
-                    "publish_until": k.publish_until,
-                })
-            })
-            .collect();
+        let list: Vec<_> = keys.iter().map(|k| key_json(k, now)).collect();
         return Ok(serde_json::to_string(&list)?);
     }
-    if rows.is_empty() {
+    if keys.is_empty() {
         return Ok("no signing keys yet: the server makes an RS256 key when it starts".into());
     }
     let mut out = format!(
         "{:<24} {:<9} {:<10} {}",
         "KID", "ALGORITHM", "STATUS", "UNTIL"
     );
-    for (k, status) in rows {
+    for k in &keys {
         let until = k.publish_until.map_or("-".to_owned(), |t| t.to_string());
         out.push_str(&format!(
             "\n{:<24} {:<9} {:<10} {}",
-            k.kid, k.algorithm, status, until
+            k.kid,
+            k.algorithm,
+            key_status(k, now),
+            until
         ));
     }
     Ok(out)
@@ -187,38 +169,25 @@ pub async fn list(store: &dyn Store, now: UnixTime, as_json: bool) -> crate::Res
 /// signing key, RS256 at least); the old ones stay published until what they signed expires.
 pub async fn rotate(
     config: &Config,
-    store: &dyn Store,
-    kek: &Kek,
-    entropy: &dyn Entropy,
+    operator: &Operator,
+    kek: Kek,
     now: UnixTime,
-    algorithms: &[String],
+    algorithms: &[Algorithm],
+    as_json: bool,
 ) -> crate::Result<String> {
-    let mut chosen: Vec<Algorithm> = algorithms
-        .iter()
-        .map(|a| parse_algorithm(a))
-        .collect::<crate::Result<_>>()?;
-    if chosen.is_empty() {
-        for k in store.signing_keys().await? {
-            if let Some(alg) = Algorithm::parse(&k.algorithm)
-                && k.is_signing()
-                && !chosen.contains(&alg)
-            {
-                chosen.push(alg);
-            }
-        }
-    }
-    if chosen.is_empty() {
-        chosen.push(Algorithm::RS256);
-    }
     let publish_until = now + config.signed_token_lifetime();
-    let mut lines = Vec::new();
-    for alg in chosen {
-        let (stored, _) = new_key(alg, kek, entropy, now)?;
-        let kid = stored.kid.clone();
-        store.rotate_signing_key(stored, now, publish_until).await?;
-        tracing::info!(target: "tessera::audit", event = "key_rotated", kid = %kid, algorithm = alg.as_str());
-        lines.push(format!("{} now signs with {kid}", alg.as_str()));
+    let made = operator
+        .rotate_keys(Arc::new(kek), algorithms, publish_until)
+        .await
+        .map_err(crate::commands::operator_error)?;
+    if as_json {
+        let list: Vec<_> = made.iter().map(|k| key_json(k, now)).collect();
+        return Ok(serde_json::to_string(&list)?);
     }
+    let mut lines: Vec<String> = made
+        .iter()
+        .map(|k| format!("{} now signs with {}", k.algorithm, k.kid))
+        .collect();
     lines.push(format!(
         "previous keys stay published until {publish_until} (the longest ID token or JWT access token lifetime from now); nodes sign with the new keys within {} seconds",
         tessera_web::keyring::REFRESH_SECONDS
@@ -227,20 +196,26 @@ pub async fn rotate(
 }
 
 /// `tessera keys retire KID`: removes a key no longer signing, at once.
-pub async fn retire(store: &dyn Store, kid: &str) -> crate::Result<String> {
-    let keys = store.signing_keys().await?;
-    let Some(key) = keys.iter().find(|k| k.kid == kid) else {
-        return Err(anyhow!("no signing key {kid:?} (see tessera keys list)"));
-    };
-    if key.is_signing() {
-        return Err(anyhow!(
-            "{kid} still signs: run tessera keys rotate --algorithm {} first",
-            key.algorithm
-        ));
+pub async fn retire(operator: &Operator, kid: &str) -> crate::Result<String> {
+    match operator.retire_key(kid).await {
+        Ok(()) => Ok(format!(
+            "{kid} retired: tokens it signed no longer verify and it is gone from the JWKS"
+        )),
+        Err(OperatorError::NotFound(_)) => {
+            Err(anyhow!("no signing key {kid:?} (see tessera keys list)"))
+        }
+        Err(OperatorError::Invalid(_)) => {
+            let alg = operator
+                .keys()
+                .await
+                .ok()
+                .and_then(|keys| keys.into_iter().find(|k| k.kid == kid))
+                .map(|k| k.algorithm)
+                .unwrap_or_default();
+            Err(anyhow!(
+                "{kid} still signs: run tessera keys rotate --algorithm {alg} first"
+            ))
+        }
+        Err(e) => Err(crate::commands::operator_error(e)),
     }
-    store.delete_signing_key(kid).await?;
-    tracing::info!(target: "tessera::audit", event = "key_retired", kid = %kid);
-    Ok(format!(
-        "{kid} retired: tokens it signed no longer verify and it is gone from the JWKS"
-    ))
 }

@@ -27,10 +27,10 @@ fn main() -> ExitCode {
             };
         }
         Err(e) => {
-            // One line on stderr (README.md, "Commands"), not clap's usage block.
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see tessera --help)");
+            // clap's whole message: the missing arguments named, the valid values listed,
+            // "a similar subcommand exists", and the usage (docs/behaviour.md, "Command
+            // line"). Errors of a command that ran stay on one line.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };

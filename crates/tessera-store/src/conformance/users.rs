@@ -29,9 +29,7 @@ pub async fn users_round_trip(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Conflict(_)));
 }
 
-pub async fn users_are_listed_given_passwords_and_deleted_with_their_grants(
-    store: Arc<dyn Store>,
-) {
+pub async fn users_are_listed_given_passwords_and_deleted_with_their_grants(store: Arc<dyn Store>) {
     let alice = user(&*store, "alice").await;
     let nopass = store
         .insert_user(NewUser {

@@ -119,6 +119,10 @@ impl<D: Database> Maintenance for D {
         self.read(op(|c| Box::pin(ping(c)))).await
     }
 
+    async fn close(&self) {
+        Database::close(self).await;
+    }
+
     async fn purge(&self, now: UnixTime, batch: u32) -> StoreResult<Purged> {
         let tokens = self
             .write_each(deletions(&TOKEN_DELETIONS, now, batch))

@@ -263,6 +263,30 @@ pub trait Database: Send + Sync + 'static {
             Ok(out)
         })
     }
+    /// Finishes every write already handed over (committed or failed, each answered), then
+    /// stops taking new ones; the last step of a graceful shutdown.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Runs a backend's operation, measuring it: `tessera_store_operation_seconds` (a histogram
+/// by backend and kind: `read` or `write`) and `tessera_store_errors_total`. Each backend's
+/// [`Database`] calls it once, so every store operation of every aggregate is measured.
+pub async fn measured<T>(
+    backend: &'static str,
+    kind: &'static str,
+    operation: impl Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    let started = std::time::Instant::now();
+    let result = operation.await;
+    metrics::histogram!("tessera_store_operation_seconds", "backend" => backend, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+    if result.is_err() {
+        metrics::counter!("tessera_store_errors_total", "backend" => backend, "kind" => kind)
+            .increment(1);
+    }
+    result
 }
 
 /// Makes an [`Op`] of a closure: `op(move |c| Box::pin(clients::insert(c, new)))`. The bound

@@ -387,6 +387,11 @@ async fn issue(
                 None,
             )
             .await?;
+        crate::metrics::token_issued(
+            &client.client_id,
+            rt.grant_type().as_str(),
+            &valid.scope.to_string(),
+        );
         answer.access_token = Some(issuance);
     }
     if rt.has_id_token() {

@@ -191,13 +191,14 @@ fn session_fingerprint(state: &AppState, form: &CheckedForm) -> String {
 }
 
 fn too_many(retry_after: u64) -> Response {
-    PageError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        title: "Too many attempts",
-        message: "Too many codes were tried from here. Wait a moment, then try again.".into(),
-        retry_after: Some(retry_after),
-    }
-    .into_response()
+    let mut page = PageError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        "Too many codes were tried from here. Wait a moment, then try again.",
+    )
+    .with_link(paths::DEVICE, "Back to the code form");
+    page.retry_after = Some(retry_after);
+    page.into_response()
 }
 
 /// Finds the live, pending device code the form names; anything else is the answer to send

@@ -67,5 +67,7 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
         state.now(),
         &state.settings.issuer,
     );
+    let answer = if body.active { "active" } else { "inactive" };
+    metrics::counter!("tessera_introspections_total", "answer" => answer).increment(1);
     Ok(json(StatusCode::OK, &body))
 }

@@ -35,7 +35,7 @@ fn invalid_token(description: &'static str) -> ApiError {
 
 /// The Bearer token of a request: `Ok(None)` without an `Authorization` header; anything but
 /// one Bearer token is `invalid_token`.
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return if headers.contains_key(AUTHORIZATION) {
@@ -70,7 +70,10 @@ fn required_bearer(headers: &HeaderMap, kind: TokenKind) -> Result<TokenDigest, 
 
 /// The JSON body of a registration request: `application/json` (UTF-8), at most
 /// `max_body_bytes`.
-async fn json_body(state: &AppState, request: Request) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn json_body(
+    state: &AppState,
+    request: Request,
+) -> Result<axum::body::Bytes, ApiError> {
     let is_json = request
         .headers()
         .get(CONTENT_TYPE)

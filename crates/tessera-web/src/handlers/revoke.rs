@@ -69,6 +69,8 @@ fn audit(client: &Client, found: Option<&TokenContext>, decision: RevocationDeci
     };
     let kind = found.map(|f| f.token_type.hint_name());
     let outcome = decision.outcome();
+    metrics::counter!("tessera_revocations_total", "outcome" => outcome, "by" => "client")
+        .increment(1);
     if matches!(decision, RevocationDecision::NotOwner { .. }) {
         tracing::warn!(
             target: "tessera::audit",

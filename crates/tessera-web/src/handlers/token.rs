@@ -29,6 +29,13 @@ pub async fn token(State(state): State<AppState>, post: OAuthPost) -> Response {
 async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
     let client = client_auth::authenticate(state, post).await?;
     let request = TokenRequest::parse(&post.form)?;
+    let grant_type = match &request {
+        TokenRequest::ClientCredentials { .. } => "client_credentials",
+        TokenRequest::Password { .. } => "password",
+        TokenRequest::RefreshToken { .. } => "refresh_token",
+        TokenRequest::AuthorizationCode { .. } => "authorization_code",
+        TokenRequest::DeviceCode { .. } => "device_code",
+    };
     match request.required_grant_type() {
         Some(grant) => check_grant_allowed(&client, grant)?,
         None if !client.may_refresh() => {
@@ -81,6 +88,7 @@ async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError
             poll_device(state, &client, &device_code).await?
         }
     };
+    crate::metrics::token_issued(&client.client_id, grant_type, &issuance.response.scope);
     Ok(json(StatusCode::OK, &issuance.response))
 }
 
