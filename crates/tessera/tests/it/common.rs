@@ -122,6 +122,8 @@ pub struct TestServer {
     pub limiter: Arc<tessera_web::ratelimit::RateLimiter>,
     /// The database URL, for a second node or the CLI.
     pub database_url: String,
+    /// Where this node's admin API listens (as `admin_bind` would give it one).
+    pub admin_addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     _db: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -236,8 +238,21 @@ impl TestServer {
         );
         let limiter = state.limiter.clone();
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(tessera_web::serve(listener, state, async {
+        let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let admin_addr = admin_listener.local_addr().expect("addr");
+        let (admin_tx, admin_rx) = oneshot::channel::<()>();
+        tokio::spawn(tessera_web::serve_admin(
+            admin_listener,
+            state.clone(),
+            async {
+                let _ = admin_rx.await;
+            },
+        ));
+        tokio::spawn(tessera_web::serve(listener, state, async move {
             let _ = rx.await;
+            let _ = admin_tx.send(());
         }));
         Self {
             addr,
@@ -251,6 +266,7 @@ impl TestServer {
             issuer,
             limiter,
             database_url,
+            admin_addr,
             shutdown: Some(tx),
             _db: db,
         }
@@ -258,6 +274,11 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A URL of this node's admin API.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.admin_addr, path)
     }
 
     pub fn advance(&self, seconds: i64) {
@@ -530,7 +551,12 @@ pub async fn error_of(r: reqwest::Response) -> (u16, String) {
 
 /// The real `tessera` binary.
 pub fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    bin_env(std::process::Command::new(env!("CARGO_BIN_EXE_tessera")))
+}
+
+/// `c` with the environment every `tessera` process of the tests gets (`c` may run the
+/// binary through another program).
+pub fn bin_env(mut c: std::process::Command) -> std::process::Command {
     // The tests' own environment must not configure the binary.
     for (k, _) in std::env::vars() {
         if k.starts_with("TESSERA_") {
@@ -571,10 +597,12 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     )
 }
 
-/// A `tessera serve` process on a free loopback port; killed when dropped.
+/// A `tessera serve` process on a free loopback port; killed when dropped. Its stderr (JSON
+/// log records) is kept line by line.
 pub struct BinServer {
     pub child: std::process::Child,
     pub addr: String,
+    pub log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl BinServer {
@@ -584,42 +612,89 @@ impl BinServer {
 
     /// A server with settings from `TESSERA_*` variables, as an operator would give them.
     pub fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Self {
-        use std::io::BufRead;
-        let mut child = bin()
-            .args([
+        Self::start_with(
+            &[
                 "serve",
                 "--bind",
                 "127.0.0.1:0",
                 "--database-url",
                 database_url,
-            ])
-            .envs(env.iter().copied())
+            ],
+            env,
+        )
+    }
+
+    /// `tessera ARGS` (a `serve` command), until it logs where it listens.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut child = bin()
+            .args(args)
             .env("TESSERA_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn tessera serve");
         let stderr = child.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the server printed its address before exiting")
-                .expect("read stderr");
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if v["fields"]["message"] == "listening" {
-                break v["fields"]["address"].as_str().expect("address").to_owned();
-            }
-        };
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Self { child, addr }
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["fields"]["message"] == "listening"
+                    && let Some(addr) = v["fields"]["address"].as_str()
+                {
+                    let _ = tx.send(addr.to_owned());
+                }
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => panic!(
+                "the server did not say where it listens: {:?}",
+                log.lock().expect("lock")
+            ),
+        };
+        Self { child, addr, log }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Every log record so far, parsed (non-JSON lines are left out).
+    pub fn records(&self) -> Vec<Value> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The log records so far, once one matches `found` (or after 10 seconds).
+    pub async fn wait_for_record(&self, found: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let records = self.records();
+            if records.iter().any(&found) || tokio::time::Instant::now() > deadline {
+                return records;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM: the graceful shutdown an orchestrator asks for.
+    pub fn sigterm(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
     }
 
     /// SIGKILL: no shutdown, no flush.

@@ -217,7 +217,11 @@ impl TextLogServer {
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("the server said where it listens");
         Self {
-            server: crate::common::BinServer { child, addr },
+            server: crate::common::BinServer {
+                child,
+                addr,
+                log: Default::default(),
+            },
             lines,
         }
     }

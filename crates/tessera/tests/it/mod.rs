@@ -15,6 +15,7 @@ pub mod input;
 pub mod introspect;
 pub mod metadata;
 pub mod oidc;
+pub mod ops;
 pub mod registration;
 pub mod revoke;
 pub mod token;
