@@ -494,3 +494,117 @@ async fn approve_a_device_in_a_real_browser() {
     );
     chrome.client.clone().close().await.expect("close");
 }
+
+/// Whether the page fits the viewport: no horizontal scrolling, and the element `css`
+/// (a client id) entirely inside it. Returns (scrollWidth, innerWidth).
+async fn fits(c: &Client, css: Option<&str>) -> (u64, u64) {
+    let v = c
+        .execute(
+            "const el = arguments[0] ? document.querySelector(arguments[0]) : null; \
+             return [document.documentElement.scrollWidth, window.innerWidth, \
+                     el ? Math.ceil(el.getBoundingClientRect().right) : 0];",
+            vec![json!(css)],
+        )
+        .await
+        .expect("script");
+    let n = |i: usize| v[i].as_u64().expect("a number");
+    let (scroll, inner, right) = (n(0), n(1), n(2));
+    assert!(
+        scroll <= inner,
+        "horizontal overflow: the page is {scroll} px wide in a {inner} px viewport"
+    );
+    assert!(
+        right <= inner,
+        "{css:?} ends at {right} px, past {inner} px"
+    );
+    (scroll, inner)
+}
+
+/// The pages a user sees, with a 40-character client id and a long name, laid out for a
+/// phone (390 px) and a desktop (1200 px): nothing overflows, nothing is clipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_and_a_desktop() {
+    let server = TestServer::start().await;
+    server.user("alice", "wonderland").await;
+    let alice = server
+        .store
+        .user_by_username("alice")
+        .await
+        .expect("store")
+        .expect("alice");
+    let long_id = "Qm9vZ2llV29vZ2llQm9vZ2llV29vZ2llQm9vZ2ll";
+    assert_eq!(long_id.len(), 40);
+    let app = server
+        .store
+        .insert_client(tessera_store::NewClient {
+            client_id: long_id.into(),
+            name: "Quarterly-reconciliation-dashboard-for-the-finance-team".into(),
+            client_type: ClientType::Confidential,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::ClientCredentials],
+            secret: tessera_core::client::SecretHash::sha256_of("x"),
+            redirect_uris: vec![
+                "https://reconciliation.finance.example.com/oauth/callback/with/a/long/path".into(),
+            ],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            user_id: Some(alice.id),
+            skip_authorization: false,
+            algorithm: None,
+            access_token_format: Default::default(),
+            logout_revokes_grants: false,
+            allowed_scopes: None,
+            introspect_any: false,
+            created_at: crate::common::START,
+        })
+        .await
+        .expect("insert");
+
+    let chrome = chrome().await;
+    let c = &chrome.client;
+    c.goto(&server.url(paths::APPLICATIONS))
+        .await
+        .expect("open");
+    wait_for(c, "#username").await;
+    fill(c, "#username", "alice").await;
+    fill(c, "#password", "wonderland").await;
+    click(c, "button[type=submit]").await;
+    wait_for(c, "table.apps").await;
+
+    for width in [390, 1200] {
+        c.set_window_size(width, 900).await.expect("resize");
+        let pages = [
+            (
+                paths::APPLICATIONS.to_owned(),
+                Some("table.apps code"),
+                "applications",
+            ),
+            (
+                paths::application_detail(app.id),
+                Some("#client-id"),
+                "application",
+            ),
+            (
+                paths::AUTHORIZED_TOKENS.to_owned(),
+                None,
+                "authorized-tokens",
+            ),
+            ("/no/such/page".to_owned(), None, "not-found"),
+        ];
+        for (path, element, name) in pages {
+            c.goto(&server.url(&path)).await.expect("open");
+            wait_for(c, "main").await;
+            let (_, inner) = fits(c, element).await;
+            assert!(
+                inner <= u64::from(width) && inner + 40 >= u64::from(width),
+                "the viewport is {inner} px for a {width} px window"
+            );
+            screenshot(c, &format!("{name}-{width}")).await;
+        }
+        // The not-found page leads on.
+        c.goto(&server.url("/no/such/page")).await.expect("open");
+        let page = c.source().await.expect("source");
+        assert!(page.contains("Not found"), "{page}");
+        assert!(page.contains(&format!("href=\"{}\"", paths::APPLICATIONS)));
+    }
+    chrome.client.clone().close().await.expect("close");
+}

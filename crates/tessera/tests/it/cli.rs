@@ -1257,3 +1257,83 @@ async fn serve_binds_host_names_and_warns_about_misspelled_variables() {
         "{log}"
     );
 }
+
+/// The README's sign-in walkthrough (DOT's tutorial, part 1) with the real binary, as
+/// written: the browser is a cookie-keeping HTTP client, whose address bar is the
+/// `Location` it is sent to (port 8080, where nothing listens), and curl exchanges the code.
+#[tokio::test]
+async fn readme_sign_in_walkthrough() {
+    let (_db, url) = db().await;
+    let (code, out, err) = run(
+        &[
+            "createapplication",
+            "confidential",
+            "authorization-code",
+            "--name",
+            "Tutorial web app",
+            "--redirect-uris",
+            "http://127.0.0.1:8080/callback",
+            "--json",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let app: Value = serde_json::from_str(out.trim()).expect("json");
+    let client_id = app["client_id"].as_str().expect("id").to_owned();
+    let secret = app["client_secret"].as_str().expect("secret").to_owned();
+    let (code, _, _) = run(
+        &[
+            "createuser",
+            "alice",
+            "--password-stdin",
+            "--database-url",
+            &url,
+        ],
+        Some("wonderland\n"),
+    );
+    assert_eq!(code, 0);
+    let server = BinServer::start(&url);
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let (challenge, verifier) = (challenge.as_str().to_owned(), verifier.secret().to_owned());
+    let authorize = server.url(&format!(
+        "{}?response_type=code&client_id={client_id}&state=xyz&scope=read+write&code_challenge={challenge}&code_challenge_method=S256",
+        paths::AUTHORIZE
+    ));
+    let mut browser = crate::common::Browser {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http"),
+        base: server.url(""),
+        cookies: Default::default(),
+    };
+    let landed = browser
+        .authorize(&authorize, "alice", "wonderland", "allow")
+        .await;
+    assert!(
+        landed.starts_with("http://127.0.0.1:8080/callback?code=tsac_"),
+        "{landed}"
+    );
+    let params = crate::common::params_of(&landed);
+    assert_eq!(params["state"], "xyz");
+    let tokens: Value = serde_json::from_str(&curl(&[
+        "-u",
+        &format!("{client_id}:{secret}"),
+        "--data",
+        &format!(
+            "grant_type=authorization_code&code={}&code_verifier={verifier}",
+            params["code"]
+        ),
+        &server.url(paths::TOKEN),
+    ]))
+    .expect("token response");
+    assert_eq!(tokens["scope"], "read write");
+    assert!(
+        tokens["access_token"]
+            .as_str()
+            .expect("token")
+            .starts_with("tsat_")
+    );
+}
