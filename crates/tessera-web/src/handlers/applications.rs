@@ -473,7 +473,10 @@ pub async fn update(
         )
         .await;
     match updated {
-        Ok(_) => redirect(StatusCode::SEE_OTHER, &paths::application_detail(client.id)),
+        Ok(_) => {
+            tracing::info!(target: "tessera::audit", event = "application_changed", via = "pages", client_id = %client.client_id, user = %user.user.username);
+            redirect(StatusCode::SEE_OTHER, &paths::application_detail(client.id))
+        }
         Err(e) => PageError::from(e).into_response(),
     }
 }
