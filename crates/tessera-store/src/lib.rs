@@ -23,6 +23,7 @@ pub mod conformance;
 pub mod consents;
 pub mod devices;
 pub mod grants;
+pub mod imports;
 pub mod janitor;
 pub mod keys;
 pub mod maintenance;
@@ -36,6 +37,9 @@ pub use codes::CodeStore;
 pub use consents::{Consent, ConsentStore};
 pub use devices::{DeviceAnswer, DeviceStore};
 pub use grants::{GrantStore, GrantSummary, RotateOutcome};
+pub use imports::{
+    ImportBatch, ImportCounts, ImportStore, ImportedClient, ImportedGrant, ImportedUser,
+};
 pub use keys::{KeyStore, StoredKey};
 pub use maintenance::{Maintenance, Purged};
 pub use registrations::{ClientRegistration, RegisterOutcome, RegistrationStore};
@@ -73,6 +77,7 @@ pub trait Store:
     + GrantStore
     + KeyStore
     + ConsentStore
+    + ImportStore
     + DeviceStore
     + RegistrationStore
     + Maintenance
@@ -87,6 +92,7 @@ impl<T> Store for T where
         + GrantStore
         + KeyStore
         + ConsentStore
+        + ImportStore
         + DeviceStore
         + RegistrationStore
         + Maintenance
@@ -97,7 +103,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore, Maintenance,
-        RegistrationStore, SessionStore, Store, UserStore,
+        ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, ImportStore, KeyStore,
+        Maintenance, RegistrationStore, SessionStore, Store, UserStore,
     };
 }

@@ -38,4 +38,8 @@ pub trait UserStore: Send + Sync + 'static {
     async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>>;
+    /// Replaces a password hash by a stronger one of the same password (an imported Django
+    /// hash by Argon2id after a sign-in), only if it is still `old`: a password changed in
+    /// between is never overwritten. Returns whether it was replaced.
+    async fn upgrade_password_hash(&self, user_id: i64, old: &str, new: &str) -> StoreResult<bool>;
 }

@@ -10,7 +10,7 @@ use super::columns::token_table;
 use super::{Database, Param, SqlConn, bad_row, op, params};
 use crate::{GrantStore, GrantSummary, RotateOutcome, StoreResult};
 
-async fn insert_token(
+pub(crate) async fn insert_token(
     c: &mut dyn SqlConn,
     token_type: TokenType,
     grant_id: i64,

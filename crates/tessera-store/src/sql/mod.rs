@@ -22,6 +22,7 @@ pub mod columns;
 pub mod consents;
 pub mod devices;
 pub mod grants;
+pub mod imports;
 pub mod keys;
 pub mod maintenance;
 pub mod registrations;
