@@ -147,6 +147,23 @@ pub enum Command {
         #[command(subcommand)]
         command: RegistrationTokenCommand,
     },
+    /// Import a django-oauth-toolkit database: users, applications and live tokens, in one
+    /// transaction; a second run changes nothing.
+    ImportDot {
+        /// The Django project's database: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        source: String,
+        /// The user table of a custom user model.
+        #[arg(long, value_name = "TABLE", default_value = "auth_user")]
+        user_table: String,
+        #[arg(long, value_name = "COLUMN", default_value = "username")]
+        username_column: String,
+        #[arg(long, value_name = "COLUMN", default_value = "email")]
+        email_column: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Issue access tokens directly (service tokens, tests, load tests).
     Createtoken {
         client_id: String,

@@ -168,6 +168,36 @@ pub async fn run(command: Command) -> CommandResult {
             revoke(&config, user, client, json).await
         }
         Command::Keys { command } => keys_command(command).await,
+        Command::ImportDot {
+            source,
+            user_table,
+            username_column,
+            email_column,
+            json,
+            store,
+        } => {
+            let config = load_config(&store.overrides, "warn")?;
+            let target = open_store(&config, true).await?;
+            let users = crate::import_dot::UserTable {
+                table: user_table,
+                username: username_column,
+                email: email_column,
+            };
+            let (batch, report) = crate::import_dot::read(
+                &source,
+                &users,
+                &*entropy(),
+                clock().now(),
+                config.refresh_token_expire_seconds,
+            )
+            .await?;
+            let report = crate::import_dot::run(&*target, batch, report).await?;
+            Ok(if json {
+                report.json().to_string()
+            } else {
+                report.text()
+            })
+        }
         Command::RegistrationToken {
             command:
                 RegistrationTokenCommand::Create {
