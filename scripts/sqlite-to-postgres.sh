@@ -82,7 +82,7 @@ trap 'rm -rf "$work"' EXIT
     done
     echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
   done
-  for seq in users clients grants initial_access_tokens; do
+  for seq in users clients grants initial_access_tokens imports; do
     echo "SELECT setval(pg_get_serial_sequence('$seq', 'id'), COALESCE((SELECT max(id) FROM $seq), 0) + 1, false);"
   done
   echo "COMMIT;"
