@@ -41,6 +41,7 @@ tables=(
   "sessions|digest, user_id, created_at, expires_at"
   "signing_keys|kid, algorithm, private_key, public_jwk, created_at, retired_at, publish_until"
   "consents|user_id, client_id, scope, granted_at, expires_at"
+  "imports|id, source, imported_at, users, clients, grants"
   "device_codes|digest, user_code, client_id, scope, poll_interval, created_at, expires_at, last_polled_at, status, user_id, auth_time, answered_at, used_at, grant_id"
   "initial_access_tokens|id, digest, max_clients, clients_registered, created_at"
   "client_registrations|client_id, access_token, initial_access_token, token_endpoint_auth_method, client_uri, logo_uri, tos_uri, policy_uri, contacts"
@@ -82,7 +83,7 @@ trap 'rm -rf "$work"' EXIT
     done
     echo "INSERT INTO $table ($columns) SELECT $values FROM import_$table;"
   done
-  for seq in users clients grants initial_access_tokens admin_tokens; do
+  for seq in users clients grants initial_access_tokens imports admin_tokens; do
     echo "SELECT setval(pg_get_serial_sequence('$seq', 'id'), COALESCE((SELECT max(id) FROM $seq), 0) + 1, false);"
   done
   echo "COMMIT;"

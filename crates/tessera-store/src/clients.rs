@@ -55,6 +55,10 @@ pub trait ClientStore: Send + Sync + 'static {
     async fn update_client(&self, pk: i64, update: ClientUpdate) -> StoreResult<bool>;
     /// Deletes a client with its grants, tokens and codes; returns whether it existed.
     async fn delete_client(&self, pk: i64) -> StoreResult<bool>;
+    /// Replaces a client's slow secret hash by a stronger one of the same secret (an imported
+    /// Django hash by Argon2id after its first use), only if it is still `old`. Returns
+    /// whether it was replaced.
+    async fn upgrade_secret_hash(&self, pk: i64, old: &str, new: &str) -> StoreResult<bool>;
     /// Whether any registered public client lists `origin` in its allowed origins (CORS
     /// preflight, which carries no client id; confidential clients run on servers and get no
     /// CORS).

@@ -24,6 +24,7 @@ pub mod conformance;
 pub mod consents;
 pub mod devices;
 pub mod grants;
+pub mod imports;
 pub mod janitor;
 pub mod keys;
 pub mod maintenance;
@@ -38,6 +39,9 @@ pub use codes::CodeStore;
 pub use consents::{Consent, ConsentStore};
 pub use devices::{DeviceAnswer, DeviceStore};
 pub use grants::{GrantStore, GrantSummary, RotateOutcome};
+pub use imports::{
+    ImportBatch, ImportCounts, ImportStore, ImportedClient, ImportedGrant, ImportedUser,
+};
 pub use keys::{KeyStore, StoredKey};
 pub use maintenance::{Maintenance, Purged};
 pub use registrations::{ClientRegistration, RegisterOutcome, RegistrationStore};
@@ -75,6 +79,7 @@ pub trait Store:
     + GrantStore
     + KeyStore
     + ConsentStore
+    + ImportStore
     + DeviceStore
     + RegistrationStore
     + AdminTokenStore
@@ -90,6 +95,7 @@ impl<T> Store for T where
         + GrantStore
         + KeyStore
         + ConsentStore
+        + ImportStore
         + DeviceStore
         + RegistrationStore
         + AdminTokenStore
@@ -101,7 +107,7 @@ impl<T> Store for T where
 /// (`Arc<dyn Store>` needs no import).
 pub mod prelude {
     pub use crate::{
-        AdminTokenStore, ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore, KeyStore,
-        Maintenance, RegistrationStore, SessionStore, Store, UserStore,
+        AdminTokenStore, ClientStore, CodeStore, ConsentStore, DeviceStore, GrantStore,
+        ImportStore, KeyStore, Maintenance, RegistrationStore, SessionStore, Store, UserStore,
     };
 }

@@ -70,4 +70,8 @@ pub trait UserStore: Send + Sync + 'static {
     /// statement; applications they registered stay, without an owner. Returns whether the
     /// user existed.
     async fn delete_user(&self, user_id: i64) -> StoreResult<bool>;
+    /// Replaces a password hash by a stronger one of the same password (an imported Django
+    /// hash by Argon2id after a sign-in), only if it is still `old`: a password changed in
+    /// between is never overwritten. Returns whether it was replaced.
+    async fn upgrade_password_hash(&self, user_id: i64, old: &str, new: &str) -> StoreResult<bool>;
 }

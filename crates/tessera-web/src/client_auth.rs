@@ -133,11 +133,45 @@ async fn verify_argon2(
     if state.secret_cache.contains(&key) {
         return Ok(true);
     }
-    let ok = verify_argon2_off_runtime(state, secret, hash).await?;
+    let ok = verify_argon2_off_runtime(state, secret.clone(), hash.clone()).await?;
     if ok {
         state.secret_cache.insert(key);
+        if password::needs_rehash(&hash) {
+            upgrade(state, &secret, &hash, Upgrade::Client(client.id)).await;
+        }
     }
     Ok(ok)
+}
+
+/// Whose hash to upgrade.
+enum Upgrade {
+    Client(i64),
+    User(i64),
+}
+
+/// Replaces an imported (Django) hash by Argon2id once the secret is known to match it. A
+/// failure here costs nothing but the upgrade: it is logged and tried at the next success.
+async fn upgrade(state: &AppState, secret: &str, old: &str, whose: Upgrade) {
+    let secret = secret.to_owned();
+    let entropy = state.entropy.clone();
+    let new = match tokio::task::spawn_blocking(move || password::hash(&secret, &*entropy)).await {
+        Ok(Ok(h)) => h,
+        _ => {
+            tracing::warn!("could not compute an upgraded password hash");
+            return;
+        }
+    };
+    let done = match whose {
+        Upgrade::Client(pk) => state.store.upgrade_secret_hash(pk, old, &new).await,
+        Upgrade::User(id) => state.store.upgrade_password_hash(id, old, &new).await,
+    };
+    match done {
+        Ok(true) => {
+            tracing::info!(target: "tessera::audit", event = "hash_upgraded", outcome = "argon2id")
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not store an upgraded password hash"),
+    }
 }
 
 /// Verifies an Argon2id hash on the blocking pool, at most `argon2_permits` at once: the
@@ -194,9 +228,14 @@ pub async fn check_user_password(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::dummy_hash().to_owned());
-    let ok = verify_argon2_off_runtime(state, secret.to_owned(), hash).await?;
+    let ok = verify_argon2_off_runtime(state, secret.to_owned(), hash.clone()).await?;
     match user {
-        Some(u) if ok && u.password_hash.is_some() => Ok(Login::Valid { user_id: u.id }),
+        Some(u) if ok && u.password_hash.is_some() => {
+            if password::needs_rehash(&hash) {
+                upgrade(state, secret, &hash, Upgrade::User(u.id)).await;
+            }
+            Ok(Login::Valid { user_id: u.id })
+        }
         _ => {
             // What was typed may be a password in the wrong field: log a fingerprint that
             // correlates attempts, never the text.

@@ -13,6 +13,7 @@
 //! - [`client_auth`]: client authentication with rate limiting and the Argon2 cache.
 //! - [`ratelimit`]: the limits that stop guessing (memory or Redis), known-device cookies.
 //! - [`address`]: the client's address, through trusted reverse proxies.
+//! - [`imported`]: tokens imported from django-oauth-toolkit, which carry no prefix.
 //! - [`cors`]: CORS for browser clients' `allowed_origins`.
 //! - [`handlers`]: token, revocation, introspection, userinfo, metadata, health, device
 //!   authorization and dynamic client registration; and the pages: authorization (sign-in and
@@ -37,6 +38,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod html;
+pub mod imported;
 pub mod keyring;
 pub mod metrics;
 pub mod operator;

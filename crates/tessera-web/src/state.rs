@@ -138,6 +138,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Signs and checks known-device cookies (a key derived from the key-encryption key).
     pub devices: Arc<DeviceCookie>,
+    /// Whether the store holds tokens imported from DOT.
+    pub imports: Arc<crate::imported::Imports>,
 }
 
 impl AppState {
@@ -165,6 +167,7 @@ impl AppState {
         Self {
             keys,
             devices,
+            imports: Arc::default(),
             store,
             settings: Arc::new(settings),
             clock,

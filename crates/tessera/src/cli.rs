@@ -173,6 +173,26 @@ pub enum Command {
     /// Bearer tokens for the admin API (admin_bind).
     #[command(subcommand)]
     AdminToken(AdminTokenCommand),
+    /// Import a django-oauth-toolkit database: users, applications and live tokens, in one
+    /// transaction; a second run changes nothing.
+    ImportDot {
+        /// The Django project's database: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        source: String,
+        /// The user table of a custom user model.
+        #[arg(long, value_name = "TABLE", default_value = "auth_user")]
+        user_table: String,
+        /// The user table's username column.
+        #[arg(long, value_name = "COLUMN", default_value = "username")]
+        username_column: String,
+        /// The user table's email column.
+        #[arg(long, value_name = "COLUMN", default_value = "email")]
+        email_column: String,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Issue access tokens directly (service tokens, tests, load tests).
     Createtoken {
         /// The application the tokens are issued to.

@@ -218,6 +218,40 @@ pub async fn run(command: Command) -> CommandResult {
             list_grants(&config, user, client, json).await
         }
         Command::Keys { command } => keys_command(command).await,
+        Command::ImportDot {
+            source,
+            user_table,
+            username_column,
+            email_column,
+            json,
+            store,
+        } => {
+            let config = load_config(&store.overrides, "warn")?;
+            let target = open_store(&config, true).await?;
+            let users = crate::import_dot::UserTable {
+                table: user_table,
+                username: username_column,
+                email: email_column,
+            };
+            let mut progress = Progress::new();
+            progress.show(|| format!("reading {}", redact_url(&source)));
+            let (batch, report) = crate::import_dot::read(
+                &source,
+                &users,
+                &*entropy(),
+                clock().now(),
+                config.refresh_token_expire_seconds,
+            )
+            .await?;
+            progress.show(|| "writing users, applications and tokens in one transaction".into());
+            let report = crate::import_dot::run(&*target, batch, report).await?;
+            let elapsed = progress.finish();
+            Ok(if json {
+                report.json().to_string()
+            } else {
+                format!("{} ({:.1} s)", report.text(), elapsed.as_secs_f64())
+            })
+        }
         Command::RegistrationToken {
             command:
                 RegistrationTokenCommand::Create {

@@ -5,10 +5,12 @@
 //! - [`config`]: layered configuration (defaults, file, environment, flags).
 //! - [`commands`]: what each command does.
 //! - [`keys`]: the key-encryption key file and `tessera keys`.
+//! - [`import_dot`]: `tessera import-dot`, moving from django-oauth-toolkit.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod import_dot;
 pub mod keys;
 
 /// The binary's one error type.

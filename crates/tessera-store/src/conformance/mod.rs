@@ -10,6 +10,7 @@ pub mod codes;
 pub mod consents;
 pub mod devices;
 pub mod grants;
+pub mod imports;
 pub mod keys;
 pub mod maintenance;
 pub mod registrations;
@@ -68,6 +69,7 @@ macro_rules! store_conformance_tests {
             maintenance::ping_answers,
             keys::signing_keys_rotate_and_stay_published,
             consents::consents_are_remembered_until_forgotten_or_expired,
+            imports::imports_are_atomic_and_idempotent,
             devices::device_codes_are_answered_once_and_redeemed_once,
             devices::concurrent_device_redemptions_have_one_winner,
             devices::purge_deletes_expired_device_codes,

@@ -50,7 +50,7 @@ pub(crate) fn client_from_row(mut r: Row) -> StoreResult<Client> {
     })
 }
 
-fn grant_types_column(grant_types: &[GrantType]) -> String {
+pub(crate) fn grant_types_column(grant_types: &[GrantType]) -> String {
     grant_types
         .iter()
         .map(|g| g.as_str())
@@ -186,8 +186,29 @@ async fn origin_allowed(c: &mut dyn SqlConn, origin: String) -> StoreResult<bool
     Ok(c.query_opt(sql, params![&origin]).await?.is_some())
 }
 
+async fn upgrade_secret(
+    c: &mut dyn SqlConn,
+    pk: i64,
+    old: String,
+    new: String,
+) -> StoreResult<bool> {
+    Ok(c.execute(
+        "UPDATE clients SET secret_hash = $3 WHERE id = $1 AND secret_kind = 'argon2' \
+         AND secret_hash = $2",
+        params![pk, &old, &new],
+    )
+    .await?
+        > 0)
+}
+
 #[async_trait]
 impl<D: Database> ClientStore for D {
+    async fn upgrade_secret_hash(&self, pk: i64, old: &str, new: &str) -> StoreResult<bool> {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.write_one(op(move |c| Box::pin(upgrade_secret(c, pk, old, new))))
+            .await
+    }
+
     async fn insert_client(&self, new: NewClient) -> StoreResult<Client> {
         self.write_one(op(move |c| Box::pin(insert(c, new)))).await
     }

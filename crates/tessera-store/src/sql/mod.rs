@@ -23,6 +23,7 @@ pub mod columns;
 pub mod consents;
 pub mod devices;
 pub mod grants;
+pub mod imports;
 pub mod keys;
 pub mod maintenance;
 pub mod registrations;
@@ -245,8 +246,11 @@ pub trait Database: Send + Sync + 'static {
     /// Runs an operation that writes, atomically: every statement or none, durable before
     /// the future completes.
     fn write<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>>;
-    /// Runs an operation of exactly one writing statement, which is atomic by itself; a
-    /// backend may skip the transaction around it (one round trip instead of three).
+    /// Runs an operation whose writing is atomic by itself on this backend's dialect: exactly
+    /// one writing statement on PostgreSQL, which may then skip the transaction around it (one
+    /// round trip instead of three). A backend that does not override this (SQLite, whose
+    /// writer wraps every operation in a transaction anyway) runs it as [`Database::write`],
+    /// so an operation may take several statements where `SqlConn::dialect` says SQLite.
     fn write_one<T: Send + 'static>(&self, op: Op<T>) -> BoxFuture<'_, StoreResult<T>> {
         self.write(op)
     }

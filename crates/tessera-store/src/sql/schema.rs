@@ -8,13 +8,14 @@
 use super::Dialect;
 
 /// The migrations in order.
-const TEMPLATES: [&str; 6] = [
+const TEMPLATES: [&str; 7] = [
     include_str!("schema/v1.sql"),
     include_str!("schema/v2.sql"),
     include_str!("schema/v3.sql"),
     include_str!("schema/v4.sql"),
     include_str!("schema/v5.sql"),
     include_str!("schema/v6.sql"),
+    include_str!("schema/v7.sql"),
 ];
 
 /// How many templates PostgreSQL's version 1 holds.
@@ -78,8 +79,8 @@ mod tests {
                 assert!(!code.contains('{'), "{dialect:?}: {code}");
             }
         }
-        assert_eq!(migrations(Dialect::Sqlite).len(), 6);
-        assert_eq!(migrations(Dialect::Postgres).len(), 5);
+        assert_eq!(migrations(Dialect::Sqlite).len(), 7);
+        assert_eq!(migrations(Dialect::Postgres).len(), 6);
         assert!(migrations(Dialect::Postgres)[0].contains("BIGSERIAL PRIMARY KEY"));
         assert!(migrations(Dialect::Sqlite)[1].contains("WITHOUT ROWID"));
     }

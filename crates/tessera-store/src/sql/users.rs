@@ -86,8 +86,23 @@ async fn delete(c: &mut dyn SqlConn, id: i64) -> StoreResult<bool> {
         > 0)
 }
 
+async fn upgrade_hash(c: &mut dyn SqlConn, id: i64, old: String, new: String) -> StoreResult<bool> {
+    Ok(c.execute(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+        params![id, &old, &new],
+    )
+    .await?
+        > 0)
+}
+
 #[async_trait]
 impl<D: Database> UserStore for D {
+    async fn upgrade_password_hash(&self, user_id: i64, old: &str, new: &str) -> StoreResult<bool> {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.write_one(op(move |c| Box::pin(upgrade_hash(c, user_id, old, new))))
+            .await
+    }
+
     async fn insert_user(&self, new: NewUser) -> StoreResult<User> {
         self.write_one(op(move |c| Box::pin(insert(c, new)))).await
     }

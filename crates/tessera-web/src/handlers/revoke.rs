@@ -24,7 +24,8 @@ pub async fn revoke(State(state): State<AppState>, post: OAuthPost) -> Response 
 /// Finds a token by its text. The prefix says which table holds it, so `token_type_hint`
 /// never changes the answer: a token sent under the wrong hint is still found. A JWT access
 /// token is found by its `jti` once its signature verifies; an ID token is never found. Text
-/// that is not one of our tokens is unknown without a store lookup.
+/// that is not one of our tokens is unknown without a store lookup, unless an import from DOT
+/// brought unprefixed tokens (`crate::imported`).
 pub async fn find(state: &AppState, text: &str) -> StoreResult<Option<TokenContext>> {
     if signing::looks_like_jwt(text) {
         return signing::find_jwt_access_token(state, text).await;
@@ -36,7 +37,7 @@ pub async fn find(state: &AppState, text: &str) -> StoreResult<Option<TokenConte
                 .find_token(token_type, &TokenDigest::of(text))
                 .await
         }
-        None => Ok(None),
+        None => crate::imported::find(state, text, None).await,
     }
 }
 

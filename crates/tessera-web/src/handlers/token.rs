@@ -265,7 +265,11 @@ async fn refresh(
     scope: Option<&str>,
 ) -> Result<Issuance, ApiError> {
     let invalid = || ApiError::from(OAuthError::invalid_grant("The refresh token is invalid."));
-    if token::recognise(presented) != Some(TokenKind::RefreshToken) {
+    if token::recognise(presented) != Some(TokenKind::RefreshToken)
+        && crate::imported::find(state, presented, Some(TokenType::RefreshToken))
+            .await?
+            .is_none()
+    {
         return Err(invalid());
     }
     let digest = TokenDigest::of(presented);

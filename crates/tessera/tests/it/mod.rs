@@ -11,6 +11,7 @@ pub mod cli;
 pub mod crash;
 pub mod device;
 pub mod hardening;
+pub mod import_dot;
 pub mod input;
 pub mod introspect;
 pub mod metadata;

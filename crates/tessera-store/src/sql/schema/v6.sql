@@ -1,10 +1,12 @@
--- Tessera schema, version 6: the admin API's bearer tokens, made with `tessera admin-token
--- create` and kept as SHA-256 digests only. A revoked token stays (revoked_at set) so the
--- operator's list shows what was revoked and when; ids are never reused.
-CREATE TABLE admin_tokens (
-    id         {id},
-    name       TEXT    NOT NULL,
-    digest     {bytes} NOT NULL UNIQUE,
-    created_at {int} NOT NULL,
-    revoked_at {int}
+-- Tessera schema, version 6: imports from django-oauth-toolkit.
+
+-- Each import that wrote something: its source (without password) and what it brought. Its
+-- presence tells the server that tokens without Tessera's prefix may be imported ones.
+CREATE TABLE imports (
+    id          {id},
+    source      TEXT    NOT NULL,
+    imported_at {int} NOT NULL,
+    users       {int} NOT NULL,
+    clients     {int} NOT NULL,
+    grants      {int} NOT NULL
 );
