@@ -430,6 +430,47 @@ async fn the_admin_api_refuses_every_route_without_a_live_token() {
         let r = call(&http, method, &server.admin_url(path), Some(&token), None).await;
         assert_eq!(r.status(), 401, "{method} {path} with a revoked token");
     }
+    let (code, out, _) = run(
+        &[
+            "admin-token",
+            "list",
+            "--json",
+            "--database-url",
+            &server.database_url,
+        ],
+        None,
+    );
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(listed[0]["name"], "ops");
+    assert!(listed[0]["revoked_at"].is_i64(), "{listed}");
+    assert!(
+        !out.contains(&token),
+        "a token is shown once, at its creation"
+    );
+    let (code, _, err) = run(
+        &[
+            "admin-token",
+            "revoke",
+            &id.to_string(),
+            "--database-url",
+            &server.database_url,
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "already revoked: {err}");
+    let (code, _, err) = run(
+        &[
+            "admin-token",
+            "create",
+            "--name",
+            " ",
+            "--database-url",
+            &server.database_url,
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "a token needs a holder's name: {err}");
     // The admin API is not on the public listener.
     let r = http
         .get(server.url(paths::ADMIN_CLIENTS))
