@@ -26,15 +26,21 @@ build_release() {
   (cd "$ROOT" && cargo build --release -p tessera --quiet)
 }
 
-# fresh_db sqlite|postgres: prints a database URL for an empty database.
+# fresh_db sqlite|postgres|postgres-plain: prints a database URL for an empty database.
+# `postgres` connects as a node does by default (TLS when the server offers it,
+# sslmode=prefer); `postgres-plain` without TLS (sslmode=disable), to measure what TLS costs.
 fresh_db() {
   case "$1" in
     sqlite) echo "sqlite://$WORK/bench-$RANDOM.db" ;;
-    postgres)
+    postgres|postgres-plain)
       local name="tessera_bench_$$_$RANDOM"
       psql "$PG_SERVER_URL/postgres" -qAtc "CREATE DATABASE $name" >/dev/null
       PG_DATABASES+=("$name")
-      echo "$PG_SERVER_URL/$name"
+      if [ "$1" = postgres-plain ]; then
+        echo "$PG_SERVER_URL/$name?sslmode=disable"
+      else
+        echo "$PG_SERVER_URL/$name"
+      fi
       ;;
     *) echo "unknown backend $1" >&2; exit 2 ;;
   esac

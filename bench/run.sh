@@ -128,15 +128,17 @@ echo
 for backend in $BACKENDS; do
   echo "peak RSS ($backend): $(( ${RESULT[$backend,rss]} / 1024 )) MiB"
 done
-if [[ $BACKENDS == *sqlite* && $BACKENDS == *postgres* ]]; then
-  echo
-  echo "| conns | scenario | PostgreSQL / SQLite req/s |"
-  echo "| --- | --- | --- |"
-  for conns in $CONNECTIONS; do
-    for s in S1 S2 S3 S4; do
-      read -r a _ <<<"${RESULT[sqlite,$conns,$s]}"
-      read -r b _ <<<"${RESULT[postgres,$conns,$s]}"
-      echo "| $conns | $s | $(echo "scale=2; $b / $a" | bc) |"
+for pg in postgres postgres-plain; do
+  if [[ " $BACKENDS " == *" sqlite "* && " $BACKENDS " == *" $pg "* ]]; then
+    echo
+    echo "| conns | scenario | $pg / sqlite req/s |"
+    echo "| --- | --- | --- |"
+    for conns in $CONNECTIONS; do
+      for s in S1 S2 S3 S4; do
+        read -r a _ <<<"${RESULT[sqlite,$conns,$s]}"
+        read -r b _ <<<"${RESULT[$pg,$conns,$s]}"
+        echo "| $conns | $s | $(echo "scale=2; $b / $a" | bc) |"
+      done
     done
-  done
-fi
+  fi
+done
