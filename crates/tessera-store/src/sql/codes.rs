@@ -7,7 +7,7 @@ use tessera_core::grant::{NewGrant, NewToken};
 use tessera_core::pkce::{Challenge, Method};
 use tessera_core::token::TokenDigest;
 
-use super::grants::insert_grant_rows;
+use super::grants::redeem_once;
 use super::{Database, Row, SqlConn, bad_row, op, params};
 use crate::{CodeStore, StoreResult};
 
@@ -83,33 +83,12 @@ async fn find(c: &mut dyn SqlConn, digest: TokenDigest) -> StoreResult<Option<Co
     .transpose()
 }
 
-async fn redeem(
-    c: &mut dyn SqlConn,
-    digest: TokenDigest,
-    now: UnixTime,
-    grant: NewGrant,
-    access_token: NewToken,
-    refresh_token: Option<NewToken>,
-) -> StoreResult<Option<i64>> {
-    // The exactly-once step, as in refresh-token rotation.
-    let claimed = c
-        .execute(
-            "UPDATE authorization_codes SET used_at = $2 WHERE digest = $1 \
-             AND used_at IS NULL AND expires_at > $2",
-            params![&digest, now],
-        )
-        .await?;
-    if claimed == 0 {
-        return Ok(None);
-    }
-    let grant_id = insert_grant_rows(c, &grant, &access_token, refresh_token.as_ref()).await?;
-    c.execute(
-        "UPDATE authorization_codes SET grant_id = $2 WHERE digest = $1",
-        params![&digest, grant_id],
-    )
-    .await?;
-    Ok(Some(grant_id))
-}
+/// Marks an unused, unexpired authorization code used; changes nothing when it is not
+/// redeemable.
+const CLAIM: &str = "UPDATE authorization_codes SET used_at = $2 WHERE digest = $1 \
+             AND used_at IS NULL AND expires_at > $2";
+/// Records on the code the grant it was exchanged for.
+const LINK: &str = "UPDATE authorization_codes SET grant_id = $2 WHERE digest = $1";
 
 #[async_trait]
 impl<D: Database> CodeStore for D {
@@ -132,7 +111,16 @@ impl<D: Database> CodeStore for D {
     ) -> StoreResult<Option<i64>> {
         let digest = *digest;
         self.write(op(move |c| {
-            Box::pin(redeem(c, digest, now, grant, access_token, refresh_token))
+            Box::pin(redeem_once(
+                c,
+                CLAIM,
+                LINK,
+                digest,
+                now,
+                grant,
+                access_token,
+                refresh_token,
+            ))
         }))
         .await
     }

@@ -6,7 +6,7 @@ use tessera_core::device::{DeviceCodeRecord, DeviceStatus, NewDeviceCode};
 use tessera_core::grant::{NewGrant, NewToken};
 use tessera_core::token::TokenDigest;
 
-use super::grants::insert_grant_rows;
+use super::grants::redeem_once;
 use super::{Database, Row, SqlConn, bad_row, op, params};
 use crate::devices::DeviceAnswer;
 use crate::{DeviceStore, StoreError, StoreResult};
@@ -138,34 +138,12 @@ async fn answer(
     Ok(n > 0)
 }
 
-async fn redeem(
-    c: &mut dyn SqlConn,
-    digest: TokenDigest,
-    now: UnixTime,
-    grant: NewGrant,
-    access_token: NewToken,
-    refresh_token: Option<NewToken>,
-) -> StoreResult<Option<i64>> {
-    // The exactly-once step, as for authorization codes: of two polls at once (two nodes),
-    // the second finds the code used and writes nothing.
-    let claimed = c
-        .execute(
-            "UPDATE device_codes SET used_at = $2 WHERE digest = $1 AND status = 'approved' \
-             AND used_at IS NULL AND expires_at > $2",
-            params![&digest, now],
-        )
-        .await?;
-    if claimed == 0 {
-        return Ok(None);
-    }
-    let grant_id = insert_grant_rows(c, &grant, &access_token, refresh_token.as_ref()).await?;
-    c.execute(
-        "UPDATE device_codes SET grant_id = $2 WHERE digest = $1",
-        params![&digest, grant_id],
-    )
-    .await?;
-    Ok(Some(grant_id))
-}
+/// Marks an approved, unused, unexpired device code used; of two polls at once (two nodes),
+/// the second finds it used and changes nothing.
+const CLAIM: &str = "UPDATE device_codes SET used_at = $2 WHERE digest = $1 \
+    AND status = 'approved' AND used_at IS NULL AND expires_at > $2";
+/// Records on the code the grant it was exchanged for.
+const LINK: &str = "UPDATE device_codes SET grant_id = $2 WHERE digest = $1";
 
 #[async_trait]
 impl<D: Database> DeviceStore for D {
@@ -221,7 +199,16 @@ impl<D: Database> DeviceStore for D {
     ) -> StoreResult<Option<i64>> {
         let digest = *digest;
         self.write(op(move |c| {
-            Box::pin(redeem(c, digest, now, grant, access_token, refresh_token))
+            Box::pin(redeem_once(
+                c,
+                CLAIM,
+                LINK,
+                digest,
+                now,
+                grant,
+                access_token,
+                refresh_token,
+            ))
         }))
         .await
     }

@@ -130,6 +130,32 @@ async fn insert_grant_statement(
     row.ok_or_else(|| bad_row("inserted grant"))?.take()
 }
 
+/// Exchanges a single-use code (an authorization code, a device code) for a new grant,
+/// exactly once: `claim` marks the code used only if it still may be (`$1` its digest, `$2`
+/// now) and changes no row otherwise; then the grant and its tokens are inserted and `link`
+/// (`$1` the digest, `$2` the grant id) records the grant on the code, so a replay can revoke
+/// it. Returns the grant id, or `None` when the code could not be claimed. Run it inside one
+/// write transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn redeem_once(
+    c: &mut dyn SqlConn,
+    claim: &'static str,
+    link: &'static str,
+    digest: TokenDigest,
+    now: UnixTime,
+    grant: NewGrant,
+    access_token: NewToken,
+    refresh_token: Option<NewToken>,
+) -> StoreResult<Option<i64>> {
+    // The exactly-once step: of two concurrent exchanges, the second finds the code used.
+    if c.execute(claim, params![&digest, now]).await? == 0 {
+        return Ok(None);
+    }
+    let grant_id = insert_grant_rows(c, &grant, &access_token, refresh_token.as_ref()).await?;
+    c.execute(link, params![&digest, grant_id]).await?;
+    Ok(Some(grant_id))
+}
+
 async fn find_token(
     c: &mut dyn SqlConn,
     token_type: TokenType,
