@@ -239,6 +239,42 @@ pub fn driver_mode(settings: &TlsSettings) -> tokio_postgres::config::SslMode {
     }
 }
 
+/// Why [`connect`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL or its TLS settings.
+    #[error("{0}")]
+    Settings(String),
+    #[error("cannot connect")]
+    Connect(#[source] tokio_postgres::Error),
+}
+
+/// Connects one client as the store's pool connects (the URL's `sslmode` and `sslrootcert`),
+/// for what reads a database directly: `tessera import-dot`'s source, and tests.
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ConnectError> {
+    let (rest, settings) = split_url(url).map_err(ConnectError::Settings)?;
+    let mut config: tokio_postgres::Config = rest
+        .parse()
+        .map_err(|e| ConnectError::Settings(format!("invalid database URL: {e}")))?;
+    config.ssl_mode(driver_mode(&settings));
+    let client = match connector(&settings).map_err(ConnectError::Settings)? {
+        Some(tls) => {
+            let (client, conn) = config.connect(tls).await.map_err(ConnectError::Connect)?;
+            tokio::spawn(conn);
+            client
+        }
+        None => {
+            let (client, conn) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(ConnectError::Connect)?;
+            tokio::spawn(conn);
+            client
+        }
+    };
+    Ok(client)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use tessera_store::prelude::*;
 use tessera_store_postgres::testing::{TestSchema, server_url};
-use tessera_store_postgres::tls::{connector, split_url};
+use tessera_store_postgres::tls::connect;
 use tessera_store_postgres::{PoolSettings, PostgresStore};
 
 struct Ca {
@@ -142,25 +142,9 @@ async fn store_works(url: &str) -> Result<(), String> {
 
 /// Whether a connection made the store's way is encrypted, as the server sees it.
 async fn encrypted(url: &str) -> bool {
-    let (rest, settings) = split_url(url).expect("url");
-    let mut config: tokio_postgres::Config = rest.parse().expect("config");
-    config.ssl_mode(tessera_store_postgres::tls::driver_mode(&settings));
-    let client = match connector(&settings).expect("connector") {
-        Some(tls) => {
-            let (c, conn) = config.connect(tls).await.expect("connect");
-            tokio::spawn(conn);
-            c
-        }
-        None => {
-            let (c, conn) = config
-                .connect(tokio_postgres::NoTls)
-                .await
-                .expect("connect");
-            tokio::spawn(conn);
-            c
-        }
-    };
-    client
+    connect(url)
+        .await
+        .expect("connect")
         .query_one(
             "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
             &[],

@@ -110,29 +110,9 @@ impl Source {
             return Ok(Self::Sqlite(conn));
         }
         if tessera_store_postgres::is_postgres_url(url) {
-            let (rest, tls) =
-                tessera_store_postgres::tls::split_url(url).map_err(anyhow::Error::msg)?;
-            let mut config: tokio_postgres::Config = rest.parse().context("invalid source URL")?;
-            config.ssl_mode(tessera_store_postgres::tls::driver_mode(&tls));
-            let client =
-                match tessera_store_postgres::tls::connector(&tls).map_err(anyhow::Error::msg)? {
-                    Some(t) => {
-                        let (c, conn) = config
-                            .connect(t)
-                            .await
-                            .context("cannot connect to the source database")?;
-                        tokio::spawn(conn);
-                        c
-                    }
-                    None => {
-                        let (c, conn) = config
-                            .connect(tokio_postgres::NoTls)
-                            .await
-                            .context("cannot connect to the source database")?;
-                        tokio::spawn(conn);
-                        c
-                    }
-                };
+            let client = tessera_store_postgres::tls::connect(url)
+                .await
+                .context("cannot connect to the source database")?;
             return Ok(Self::Postgres(client));
         }
         Err(anyhow!(
@@ -148,12 +128,9 @@ impl Source {
         }
     }
 
-    /// `col` (a boolean) as 0 or 1.
-    fn boolean(&self, col: &str) -> String {
-        match self {
-            Source::Sqlite(_) => format!("CAST({col} AS INTEGER)"),
-            Source::Postgres(_) => format!("CAST({col} AS INTEGER)"),
-        }
+    /// `col` (a boolean; 0/1 in SQLite) as 0 or 1, in either dialect.
+    fn boolean(col: &str) -> String {
+        format!("CAST({col} AS INTEGER)")
     }
 
     async fn query(&self, sql: &str) -> crate::Result<Vec<Vec<V>>> {
@@ -333,7 +310,7 @@ pub async fn read(
         }
     }
     let active = if user_cols.iter().any(|c| c == "is_active") {
-        src.boolean("is_active")
+        Source::boolean("is_active")
     } else {
         "1".into()
     };
@@ -388,7 +365,7 @@ pub async fn read(
         }
     };
     let hashed = if app_cols.iter().any(|c| c == "hash_client_secret") {
-        src.boolean("hash_client_secret")
+        Source::boolean("hash_client_secret")
     } else {
         "1".into()
     };
@@ -397,7 +374,7 @@ pub async fn read(
          client_secret, {hashed}, name, {skip}, {alg}, {origins}, {created} \
          FROM oauth2_provider_application ORDER BY id",
         post = opt("post_logout_redirect_uris", "''"),
-        skip = src.boolean("skip_authorization"),
+        skip = Source::boolean("skip_authorization"),
         alg = opt("algorithm", "''"),
         origins = opt("allowed_origins", "''"),
         created = src.epoch("created"),
