@@ -647,39 +647,21 @@ async fn createapplication_oidc_options_and_the_hs256_refusal() {
     assert!(err.contains("[possible values: opaque, jwt]"), "{err}");
 }
 
-/// `tessera serve` with the default key-encryption key location, until it listens or exits.
+/// `tessera serve` with the default key-encryption key location, until it listens or exits;
+/// and what it logged.
 fn serve_with_default_kek(url: &str) -> (Option<crate::common::BinServer>, String) {
-    use std::io::BufRead;
-    let mut child = crate::common::bin()
+    let mut command = crate::common::bin();
+    command
         .env_remove("TESSERA_KEY_ENCRYPTION_KEY_FILE")
         .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url])
-        .env("TESSERA_LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut log = String::new();
-    for line in std::io::BufReader::new(stderr).lines() {
-        let line = line.expect("read");
-        log.push_str(&line);
-        log.push('\n');
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-            && v["fields"]["message"] == "listening"
-        {
-            let addr = v["fields"]["address"].as_str().expect("address").to_owned();
-            return (
-                Some(crate::common::BinServer {
-                    child,
-                    addr,
-                    log: Default::default(),
-                }),
-                log,
-            );
+        .env("TESSERA_LOG_FORMAT", "json");
+    match crate::common::BinServer::launch(command) {
+        Ok(server) => {
+            let log = server.log.lock().expect("lock").join("\n");
+            (Some(server), log)
         }
+        Err(lines) => (None, lines.join("\n")),
     }
-    let _ = child.wait();
-    (None, log)
 }
 
 #[tokio::test]

@@ -597,6 +597,19 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     )
 }
 
+/// Where a `listening` log record says the server listens, in the JSON or the text format.
+fn listening_address(line: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return (v["fields"]["message"] == "listening")
+            .then(|| v["fields"]["address"].as_str().map(str::to_owned))
+            .flatten();
+    }
+    line.contains("listening")
+        .then(|| line.split("address=").nth(1)?.split_whitespace().next())
+        .flatten()
+        .map(str::to_owned)
+}
+
 /// A `tessera serve` process on a free loopback port; killed when dropped. Its stderr (JSON
 /// log records) is kept line by line.
 pub struct BinServer {
@@ -626,11 +639,21 @@ impl BinServer {
 
     /// `tessera ARGS` (a `serve` command), until it logs where it listens.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
-        use std::io::BufRead;
-        let mut child = bin()
+        let mut command = bin();
+        command
             .args(args)
             .env("TESSERA_LOG_FORMAT", "json")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::launch(command)
+            .unwrap_or_else(|log| panic!("the server did not say where it listens: {log:?}"))
+    }
+
+    /// Runs `command` (a `serve` command) until it logs where it listens, in either log
+    /// format; its stderr is kept line by line. `Err` holds what it logged when it exited, or
+    /// went a minute without listening.
+    pub fn launch(mut command: std::process::Command) -> Result<Self, Vec<String>> {
+        use std::io::BufRead;
+        let mut child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -643,23 +666,21 @@ impl BinServer {
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["fields"]["message"] == "listening"
-                    && let Some(addr) = v["fields"]["address"].as_str()
-                {
-                    let _ = tx.send(addr.to_owned());
+                sink.lock().expect("lock").push(line.clone());
+                if let Some(addr) = listening_address(&line) {
+                    let _ = tx.send(addr);
                 }
-                sink.lock().expect("lock").push(line);
             }
         });
-        let addr = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-            Ok(a) => a,
-            Err(_) => panic!(
-                "the server did not say where it listens: {:?}",
-                log.lock().expect("lock")
-            ),
-        };
-        Self { child, addr, log }
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(addr) => Ok(Self { child, addr, log }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let lines = log.lock().expect("lock").clone();
+                Err(lines)
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

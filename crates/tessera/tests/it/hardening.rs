@@ -177,13 +177,12 @@ async fn csrf_tokens_are_bound_to_the_session() {
 /// `tessera serve` with text logs, its stderr collected line by line.
 struct TextLogServer {
     server: crate::common::BinServer,
-    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TextLogServer {
     fn start(database_url: &str) -> Self {
-        use std::io::BufRead;
-        let mut child = crate::common::bin()
+        let mut command = crate::common::bin();
+        command
             .args([
                 "serve",
                 "--bind",
@@ -191,45 +190,16 @@ impl TextLogServer {
                 "--database-url",
                 database_url,
             ])
-            .env("TESSERA_LOG_FORMAT", "text")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let stderr = child.stderr.take().expect("stderr");
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line
-                    .split("address=")
-                    .nth(1)
-                    .and_then(|a| a.split_whitespace().next())
-                {
-                    let _ = tx.send(addr.to_owned());
-                }
-                sink.lock().expect("lock").push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("the server said where it listens");
-        Self {
-            server: crate::common::BinServer {
-                child,
-                addr,
-                log: Default::default(),
-            },
-            lines,
-        }
+            .env("TESSERA_LOG_FORMAT", "text");
+        let server = crate::common::BinServer::launch(command)
+            .unwrap_or_else(|log| panic!("the server did not say where it listens: {log:?}"));
+        Self { server }
     }
 
     /// Every line logged so far, once the server had a moment to write them.
     async fn log(&self) -> Vec<String> {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        self.lines.lock().expect("lock").clone()
+        self.server.log.lock().expect("lock").clone()
     }
 }
 
