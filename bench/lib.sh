@@ -67,9 +67,9 @@ stop_server() {
   SERVER_PID=""
 }
 
-# create_client URL TYPE GRANTS: prints "client_id client_secret".
+# create_client URL TYPE GRANTS [OPTIONS...]: prints "client_id client_secret".
 create_client() {
-  "$BIN" createapplication "$2" "$3" --json --database-url "$1" \
+  "$BIN" createapplication "$2" "$3" "${@:4}" --json --database-url "$1" \
     | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["client_id"], d["client_secret"] or "")'
 }
 
