@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use tessera_core::UnixTime;
+use tessera_core::client::Client;
 use tessera_core::grant::{NewGrant, NewToken, Rotation, TokenContext, TokenType};
 use tessera_core::token::TokenDigest;
 
@@ -49,6 +50,16 @@ pub trait GrantStore: Send + Sync + 'static {
         token_type: TokenType,
         digest: &TokenDigest,
     ) -> StoreResult<Option<TokenContext>>;
+
+    /// The client with this client id and, if the client exists, the token with this digest
+    /// (as [`GrantStore::find_token`]), in one round trip: what a request that authenticates
+    /// a client and names a token needs first.
+    async fn client_and_token(
+        &self,
+        client_id: &str,
+        token_type: TokenType,
+        digest: &TokenDigest,
+    ) -> StoreResult<(Option<Client>, Option<TokenContext>)>;
 
     /// Rotates a refresh token exactly once: only if it is still unused, unrevoked, unexpired
     /// at `rotation.now` and its grant unrevoked, it is marked used, every live access token

@@ -10,9 +10,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use std::future::Future;
+
 use tessera_core::client::{Client, CredentialError, SecretCheck};
+use tessera_core::grant::{TokenContext, TokenType};
 use tessera_core::password;
-use tessera_core::token::TokenDigest;
+use tessera_core::token::{self, TokenDigest};
+use tessera_store::StoreResult;
 
 use crate::error::ApiError;
 use crate::extract::OAuthPost;
@@ -60,6 +64,53 @@ fn failure(description: &'static str) -> ApiError {
 /// Authenticates the client of a request: Basic or body credentials, or a public client's
 /// `client_id` alone.
 pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, ApiError> {
+    let (client, ()) = authenticate_with(state, post, |client_id| async move {
+        Ok((state.store.client_by_client_id(&client_id).await?, ()))
+    })
+    .await?;
+    Ok(client)
+}
+
+/// Authenticates the client as [`authenticate`] does and finds the token the request names
+/// (`crate::handlers::revoke::find`). For one of Tessera's opaque tokens both come from the
+/// store in one round trip; any other token (a JWT, an imported one) is looked at only once
+/// the client is authenticated.
+pub async fn authenticate_and_find(
+    state: &AppState,
+    post: &OAuthPost,
+    token_text: &str,
+) -> Result<(Client, Option<TokenContext>), ApiError> {
+    match token::recognise(token_text).and_then(TokenType::of_kind) {
+        Some(token_type) => {
+            let digest = TokenDigest::of(token_text);
+            authenticate_with(state, post, |client_id| async move {
+                state
+                    .store
+                    .client_and_token(&client_id, token_type, &digest)
+                    .await
+            })
+            .await
+        }
+        None => {
+            let client = authenticate(state, post).await?;
+            let found = crate::handlers::revoke::find(state, token_text).await?;
+            Ok((client, found))
+        }
+    }
+}
+
+/// Authentication with the store lookup supplied: `lookup` is given the presented client id
+/// once the guessing limits allow the attempt, and answers the client with anything else the
+/// request needs from the same round trip.
+async fn authenticate_with<T, F, Fut>(
+    state: &AppState,
+    post: &OAuthPost,
+    lookup: F,
+) -> Result<(Client, T), ApiError>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = StoreResult<(Option<Client>, T)>>,
+{
     let now = state.now();
     let presented = match post.credentials() {
         Ok(Some(p)) => p,
@@ -87,10 +138,7 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
     if let Some(wait) = state.limiter.check(&attempt, now).await {
         return Err(ApiError::too_many_requests(wait));
     }
-    let client = state
-        .store
-        .client_by_client_id(&presented.client_id)
-        .await?;
+    let (client, extra) = lookup(presented.client_id.clone()).await?;
     let verdict = match &client {
         None => false,
         Some(c) => match c.check_secret(&presented) {
@@ -106,7 +154,7 @@ pub async fn authenticate(state: &AppState, post: &OAuthPost) -> Result<Client, 
             if let Some(note) = &post.client_note {
                 note.set(&c.client_id);
             }
-            Ok(c)
+            Ok((c, extra))
         }
         _ => {
             metrics::counter!("tessera_client_authentication_failures_total").increment(1);

@@ -123,8 +123,21 @@ impl Settings {
     }
 }
 
+/// What every handler shares. Cloned for each request (axum's `State`), so it is one `Arc`:
+/// one reference count to move instead of one per field (a profile of introspection showed
+/// the clone and drop of the old eleven-`Arc` struct at 6% of the server's CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
@@ -164,7 +177,7 @@ impl AppState {
         }
         let devices = Arc::new(DeviceCookie::new(kek.derive("tessera known-device cookie")));
         let keys = Arc::new(KeyRing::new(store.clone(), kek, entropy.clone()));
-        Self {
+        Self(Arc::new(Shared {
             keys,
             devices,
             imports: Arc::default(),
@@ -175,7 +188,7 @@ impl AppState {
             limiter,
             secret_cache: Arc::new(SecretCache::new(4096)),
             argon2_permits: Arc::new(Semaphore::new(4)),
-        }
+        }))
     }
 
     pub fn now(&self) -> UnixTime {

@@ -46,6 +46,49 @@ pub async fn tokens_are_found_with_their_grant(store: Arc<dyn Store>) {
     assert_eq!((own.user_id, own.username), (None, None));
 }
 
+pub async fn a_client_and_a_token_are_found_together(store: Arc<dyn Store>) {
+    let client = store.insert_client(new_client("c")).await.expect("client");
+    let other = store.insert_client(new_client("d")).await.expect("client");
+    let alice = user(&*store, "alice").await;
+    let grant_id = grant(&*store, client.id, Some(alice), 1, Some(2)).await;
+
+    // The asking client need not be the token's: both are found as they are.
+    let (found_client, token) = store
+        .client_and_token("d", TokenType::AccessToken, &digest(1))
+        .await
+        .expect("find");
+    assert_eq!(found_client, Some(other.clone()));
+    let token = token.expect("the token");
+    assert_eq!(
+        Some(token.clone()),
+        store
+            .find_token(TokenType::AccessToken, &digest(1))
+            .await
+            .expect("find")
+    );
+    assert_eq!((token.grant_id, token.client_id.as_str()), (grant_id, "c"));
+    assert_eq!(token.username.as_deref(), Some("alice"));
+
+    let (found_client, token) = store
+        .client_and_token("c", TokenType::RefreshToken, &digest(2))
+        .await
+        .expect("find");
+    assert_eq!(found_client, Some(client.clone()));
+    assert_eq!(token.map(|t| t.token_type), Some(TokenType::RefreshToken));
+
+    // An unknown token beside a known client, and an unknown client.
+    let (found_client, token) = store
+        .client_and_token("c", TokenType::RefreshToken, &digest(1))
+        .await
+        .expect("find");
+    assert_eq!((found_client, token), (Some(client), None));
+    let (found_client, token) = store
+        .client_and_token("nobody", TokenType::AccessToken, &digest(1))
+        .await
+        .expect("find");
+    assert_eq!((found_client, token), (None, None));
+}
+
 pub async fn rotation_happens_once(store: Arc<dyn Store>) {
     let client = store.insert_client(new_client("c")).await.expect("client");
     grant(&*store, client.id, None, 1, Some(2)).await;

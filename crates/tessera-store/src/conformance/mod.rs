@@ -56,6 +56,7 @@ macro_rules! store_conformance_tests {
             codes::concurrent_code_redemptions_have_one_winner,
             codes::redeeming_a_code_records_the_grant_expiry,
             grants::tokens_are_found_with_their_grant,
+            grants::a_client_and_a_token_are_found_together,
             grants::rotation_happens_once,
             grants::concurrent_rotations_have_one_winner,
             grants::rotation_refuses_expired_and_revoked_tokens,

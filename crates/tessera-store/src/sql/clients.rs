@@ -17,9 +17,15 @@ macro_rules! client_columns {
          created_at"
     };
 }
+pub(crate) use client_columns;
 pub(crate) const COLUMNS: &str = client_columns!();
 
 pub(crate) fn client_from_row(mut r: Row) -> StoreResult<Client> {
+    read_client(&mut r)
+}
+
+/// Reads a client's columns from the front of a row that may go on with others.
+pub(crate) fn read_client(r: &mut Row) -> StoreResult<Client> {
     let id = r.take()?;
     let client_id = r.take()?;
     let name = r.take()?;

@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use tessera_core::UnixTime;
-use tessera_core::client::ClientType;
+use tessera_core::client::{Client, ClientType};
 use tessera_core::grant::{NewGrant, NewToken, Rotation, TokenContext, TokenType};
 use tessera_core::token::TokenDigest;
 
+use super::clients::{client_columns, read_client};
 use super::columns::token_table;
-use super::{Database, Dialect, Param, SqlConn, bad_row, op, params};
+use super::{Database, Dialect, Param, Row, SqlConn, bad_row, op, params};
 use crate::{GrantStore, GrantSummary, RotateOutcome, StoreResult};
 
 pub(crate) async fn insert_token(
@@ -156,36 +157,48 @@ pub(crate) async fn redeem_once(
     Ok(Some(grant_id))
 }
 
-async fn find_token(
-    c: &mut dyn SqlConn,
+/// A token's columns with its grant's, client's and user's, in the order [`token_from_row`]
+/// reads them. Access tokens have no `used_at`; a typed NULL keeps the column's type in
+/// PostgreSQL.
+macro_rules! token_columns {
+    ($used:literal) => {
+        concat!(
+            "t.scope, t.issued_at, t.expires_at, t.revoked_at, ",
+            $used,
+            ", g.id, g.revoked_at, tc.id, tc.client_id, tc.client_type, u.id, u.username, \
+             g.auth_time"
+        )
+    };
+}
+
+/// The joins from a token `t` to its grant, client and user: inner joins for the token
+/// alone, left joins beside a client found whether or not the token is.
+macro_rules! token_joins {
+    ($join:literal) => {
+        concat!(
+            " ",
+            $join,
+            " grants g ON g.id = t.grant_id ",
+            $join,
+            " clients tc ON tc.id = g.client_id LEFT JOIN users u ON u.id = g.user_id"
+        )
+    };
+}
+
+/// Reads the columns of [`token_columns`]; `None` where they are all NULL (a LEFT JOIN that
+/// found no token).
+fn token_from_row(
+    r: &mut Row,
     token_type: TokenType,
     digest: TokenDigest,
 ) -> StoreResult<Option<TokenContext>> {
-    // Access tokens have no `used_at`; a typed NULL keeps the column's type in PostgreSQL.
-    macro_rules! find_in {
-        ($table:literal, $used:literal) => {
-            concat!(
-                "SELECT t.scope, t.issued_at, t.expires_at, t.revoked_at, ",
-                $used,
-                ", g.id, g.revoked_at, c.id, c.client_id, c.client_type, u.id, u.username, g.auth_time \
-                 FROM ",
-                $table,
-                " t JOIN grants g ON g.id = t.grant_id JOIN clients c ON c.id = g.client_id \
-                 LEFT JOIN users u ON u.id = g.user_id WHERE t.digest = $1"
-            )
-        };
-    }
-    let sql = match token_type {
-        TokenType::AccessToken => find_in!("access_tokens", "CAST(NULL AS BIGINT)"),
-        TokenType::RefreshToken => find_in!("refresh_tokens", "t.used_at"),
-    };
-    let Some(mut r) = c.query_opt(sql, params![&digest]).await? else {
+    let Some(scope) = r.take::<Option<String>>()? else {
         return Ok(None);
     };
     Ok(Some(TokenContext {
         token_type,
         digest,
-        scope: r.take()?,
+        scope,
         issued_at: r.take()?,
         expires_at: r.take()?,
         revoked_at: r.take()?,
@@ -200,6 +213,74 @@ async fn find_token(
         username: r.take()?,
         auth_time: r.take()?,
     }))
+}
+
+async fn find_token(
+    c: &mut dyn SqlConn,
+    token_type: TokenType,
+    digest: TokenDigest,
+) -> StoreResult<Option<TokenContext>> {
+    macro_rules! alone {
+        ($table:literal, $used:literal) => {
+            concat!(
+                "SELECT ",
+                token_columns!($used),
+                " FROM ",
+                $table,
+                " t",
+                token_joins!("JOIN"),
+                " WHERE t.digest = $1"
+            )
+        };
+    }
+    let sql = match token_type {
+        TokenType::AccessToken => alone!("access_tokens", "CAST(NULL AS BIGINT)"),
+        TokenType::RefreshToken => alone!("refresh_tokens", "t.used_at"),
+    };
+    match c.query_opt(sql, params![&digest]).await? {
+        Some(mut r) => token_from_row(&mut r, token_type, digest),
+        None => Ok(None),
+    }
+}
+
+/// The client with this client id and the token with this digest, in one statement: the
+/// request that authenticates a client and names a token (introspection, revocation) makes
+/// one round trip to the store instead of two. No client, no row: the token is then not
+/// looked at.
+async fn client_and_token(
+    c: &mut dyn SqlConn,
+    client_id: String,
+    token_type: TokenType,
+    digest: TokenDigest,
+) -> StoreResult<(Option<Client>, Option<TokenContext>)> {
+    // The client first; the token left-joined to it by its digest. (A flat join: SQLite
+    // materialises a subquery on the right of a LEFT JOIN on every execution.)
+    macro_rules! beside {
+        ($table:literal, $used:literal) => {
+            concat!(
+                "SELECT c.*, ",
+                token_columns!($used),
+                " FROM (SELECT ",
+                client_columns!(),
+                " FROM clients WHERE client_id = $1) c LEFT JOIN ",
+                $table,
+                " t ON t.digest = $2",
+                token_joins!("LEFT JOIN")
+            )
+        };
+    }
+    let sql = match token_type {
+        TokenType::AccessToken => beside!("access_tokens", "CAST(NULL AS BIGINT)"),
+        TokenType::RefreshToken => beside!("refresh_tokens", "t.used_at"),
+    };
+    let Some(mut r) = c
+        .query_opt(sql, params![client_id.as_str(), &digest])
+        .await?
+    else {
+        return Ok((None, None));
+    };
+    let client = read_client(&mut r)?;
+    Ok((Some(client), token_from_row(&mut r, token_type, digest)?))
 }
 
 async fn rotate(c: &mut dyn SqlConn, rotation: Rotation) -> StoreResult<RotateOutcome> {
@@ -376,6 +457,19 @@ impl<D: Database> GrantStore for D {
         let digest = *digest;
         self.read(op(move |c| Box::pin(find_token(c, token_type, digest))))
             .await
+    }
+
+    async fn client_and_token(
+        &self,
+        client_id: &str,
+        token_type: TokenType,
+        digest: &TokenDigest,
+    ) -> StoreResult<(Option<Client>, Option<TokenContext>)> {
+        let (client_id, digest) = (client_id.to_owned(), *digest);
+        self.read(op(move |c| {
+            Box::pin(client_and_token(c, client_id, token_type, digest))
+        }))
+        .await
     }
 
     async fn rotate_refresh_token(&self, rotation: Rotation) -> StoreResult<RotateOutcome> {

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tessera_core::client::AuthorizationHeader;
 use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::grant::TokenContext;
 use tessera_core::introspection::{
     Audience, Caller, CallerRefused, authorize_caller, introspect_for,
 };
@@ -22,8 +23,12 @@ pub async fn introspect(State(state): State<AppState>, post: OAuthPost) -> Respo
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Authorizes the caller; returns what it may learn about.
-async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<Audience, ApiError> {
+/// Authorizes the caller and finds the token asked about (with a client's credentials, both
+/// in one store round trip); returns what the caller may learn and the token.
+async fn check_caller_and_find(
+    state: &AppState,
+    post: &OAuthPost,
+) -> Result<(Audience, Option<TokenContext>), ApiError> {
     let refused = |refused| match refused {
         CallerRefused::Bearer => ApiError::oauth(OAuthError::new(
             ErrorCode::InvalidToken,
@@ -34,6 +39,8 @@ async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<Audience, Ap
             ApiError::invalid_client("Only confidential clients may introspect tokens.")
         }
     };
+    let text = post.form.get("token");
+    let missing = || ApiError::invalid_request("The token parameter is missing.");
     match &post.authorization {
         Ok(Some(AuthorizationHeader::Bearer(bearer))) => {
             let found = find(state, bearer).await?;
@@ -44,23 +51,24 @@ async fn check_caller(state: &AppState, post: &OAuthPost) -> Result<Audience, Ap
                 .client_by_pk(client_pk)
                 .await?
                 .ok_or_else(|| refused(CallerRefused::Bearer))?;
-            Ok(Audience::of(&client))
+            let text = text.ok_or_else(missing)?;
+            Ok((Audience::of(&client), find(state, text).await?))
         }
         _ => {
-            let client = client_auth::authenticate(state, post).await?;
+            let Some(text) = text else {
+                let client = client_auth::authenticate(state, post).await?;
+                authorize_caller(Caller::Client(&client), state.now()).map_err(refused)?;
+                return Err(missing());
+            };
+            let (client, found) = client_auth::authenticate_and_find(state, post, text).await?;
             authorize_caller(Caller::Client(&client), state.now()).map_err(refused)?;
-            Ok(Audience::of(&client))
+            Ok((Audience::of(&client), found))
         }
     }
 }
 
 async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
-    let audience = check_caller(state, post).await?;
-    let text = post
-        .form
-        .get("token")
-        .ok_or_else(|| ApiError::invalid_request("The token parameter is missing."))?;
-    let found = find(state, text).await?;
+    let (audience, found) = check_caller_and_find(state, post).await?;
     let body = introspect_for(
         found.as_ref(),
         audience,

@@ -42,12 +42,11 @@ pub async fn find(state: &AppState, text: &str) -> StoreResult<Option<TokenConte
 }
 
 async fn handle(state: &AppState, post: &OAuthPost) -> Result<Response, ApiError> {
-    let client = client_auth::authenticate(state, post).await?;
-    let text = post
-        .form
-        .get("token")
-        .ok_or_else(|| ApiError::invalid_request("The token parameter is missing."))?;
-    let found = find(state, text).await?;
+    let Some(text) = post.form.get("token") else {
+        client_auth::authenticate(state, post).await?;
+        return Err(ApiError::invalid_request("The token parameter is missing."));
+    };
+    let (client, found) = client_auth::authenticate_and_find(state, post, text).await?;
     let decision = decide_revocation(found.as_ref(), &client);
     if let RevocationDecision::RevokeGrant { grant_id } = decision {
         // Returns only once the revocation is committed to disk.
