@@ -156,8 +156,7 @@ for backend in $BACKENDS; do
   fi
   if has S7; then
     has S5 || printf 'bench-password\n' | "$BIN" createuser bench --password-stdin --database-url "$url" >/dev/null
-    "$BIN" createtoken "$pid" --user bench --count 50000 --json --database-url "$url" \
-      | python3 -c 'import json,sys; [print(json.loads(l)["refresh_token"]) for l in sys.stdin]' > "$WORK/refresh-$backend.txt"
+    python3 "$BENCH_DIR/seed.py" refresh "$url" "$pid" bench 50000 "$WORK/refresh-$backend.txt"
     "$BIN" createtoken "$cid" --count 50000 --database-url "$url" > "$WORK/mix-revoke-$backend.txt"
   fi
   start_server "$url" "$port"

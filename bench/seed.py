@@ -4,6 +4,7 @@ untimed.
 
     bench/seed.py tokens URL CLIENT_ID LIVE DEAD SAMPLE SAMPLE_FILE
     bench/seed.py codes URL CLIENT_ID USERNAME REDIRECT_URI COUNT FILE
+    bench/seed.py refresh URL CLIENT_ID USERNAME COUNT FILE
 
 `tokens`: LIVE live access tokens and DEAD dead ones (half expired, half revoked), each its
 own client-credentials grant of CLIENT_ID, as a deployment that has run for a while holds them.
@@ -71,7 +72,42 @@ def seed_codes(url: str, client_id: str, username: str, redirect: str, count: in
         f.write("\n".join(texts) + "\n")
 
 
+def seed_refresh(url: str, client_id: str, username: str, count: int, out: str) -> None:
+    """COUNT password grants of USERNAME to CLIENT_ID, each with one live refresh token (its
+    access token long expired), written in clear to OUT: refresh rotations to measure."""
+    sqlite = url.startswith("sqlite://")
+    q = lambda v: "'" + v.replace("'", "''") + "'"
+    client_pk = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = {q(client_id)};"))
+    user_pk = int(run_sql(url, f"SELECT id FROM users WHERE username = {q(username)};"))
+    base = int(run_sql(url, "SELECT COALESCE(MAX(id), 0) FROM grants;"))
+    now = int(time.time())
+    texts, grants, tokens = [], [], []
+    for i in range(1, count + 1):
+        text = token_text("tsrt_")
+        texts.append(text)
+        hexd = hashlib.sha256(text.encode()).hexdigest()
+        literal = f"X'{hexd}'" if sqlite else f"'\\x{hexd}'::bytea"
+        grants.append(f"({base + i}, {client_pk}, {user_pk}, 'password', 'read', {now}, "
+                      f"{now + 86400}, {now})")
+        tokens.append(f"({literal}, {base + i}, 'read', {now}, {now + 86400})")
+    script = "BEGIN;\n"
+    for k in range(0, count, 10_000):
+        script += ("INSERT INTO grants (id, client_id, user_id, kind, scope, created_at, "
+                   "expires_at, auth_time) VALUES " + ",".join(grants[k:k + 10_000]) + ";\n")
+        script += ("INSERT INTO refresh_tokens (digest, grant_id, scope, issued_at, expires_at) "
+                   "VALUES " + ",".join(tokens[k:k + 10_000]) + ";\n")
+    if not sqlite:
+        script += f"SELECT setval(pg_get_serial_sequence('grants', 'id'), {base + count});\n"
+    run_sql(url, script + "COMMIT;\n")
+    with open(out, "w") as f:
+        f.write("\n".join(texts) + "\n")
+
+
 def main() -> None:
+    if sys.argv[1] == "refresh":
+        url, client_id, username, count, out = sys.argv[2:7]
+        seed_refresh(url, client_id, username, int(count), out)
+        return
     if sys.argv[1] == "codes":
         url, client_id, username, redirect, count, out = sys.argv[2:8]
         seed_codes(url, client_id, username, redirect, int(count), out)

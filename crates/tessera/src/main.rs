@@ -1,6 +1,7 @@
 //! Parse the command line, run the command, map the result to an exit code: 0, 1 for a
 //! failed command, 2 for a command line clap refuses.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -36,8 +37,10 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(out) => {
-            if !out.is_empty() {
-                println!("{out}");
+            // A reader that went away (`tessera createtoken --count 9 | head -1`) ends the
+            // output, quietly: println! would panic on the broken pipe.
+            if !out.is_empty() && writeln!(std::io::stdout().lock(), "{out}").is_err() {
+                return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
         }
