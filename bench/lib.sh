@@ -26,21 +26,22 @@ build_release() {
   (cd "$ROOT" && cargo build --release -p tessera --quiet)
 }
 
-# fresh_db sqlite|postgres|postgres-plain: prints a database URL for an empty database.
-# `postgres` connects as a node does by default (TLS when the server offers it,
-# sslmode=prefer); `postgres-plain` without TLS (sslmode=disable), to measure what TLS costs.
+# fresh_db sqlite|postgres|postgres-tls|postgres-plain: prints a database URL for an empty
+# database. `postgres` connects as a node does by default (to this loopback server: plain
+# text); `postgres-tls` with sslmode=prefer written out (TLS, as the server offers it), to
+# measure what TLS costs; `postgres-plain` with sslmode=disable.
 fresh_db() {
   case "$1" in
     sqlite) echo "sqlite://$WORK/bench-$RANDOM.db" ;;
-    postgres|postgres-plain)
+    postgres|postgres-tls|postgres-plain)
       local name="tessera_bench_$$_$RANDOM"
       psql "$PG_SERVER_URL/postgres" -qAtc "CREATE DATABASE $name" >/dev/null
       PG_DATABASES+=("$name")
-      if [ "$1" = postgres-plain ]; then
-        echo "$PG_SERVER_URL/$name?sslmode=disable"
-      else
-        echo "$PG_SERVER_URL/$name"
-      fi
+      case "$1" in
+        postgres-plain) echo "$PG_SERVER_URL/$name?sslmode=disable" ;;
+        postgres-tls) echo "$PG_SERVER_URL/$name?sslmode=prefer" ;;
+        *) echo "$PG_SERVER_URL/$name" ;;
+      esac
       ;;
     *) echo "unknown backend $1" >&2; exit 2 ;;
   esac

@@ -117,6 +117,7 @@ scenario() {
 
 declare -A RESULT
 for backend in $BACKENDS; do
+  OFFSETS=()
   url=$(fresh_db "$backend")
   "$BIN" migrate --database-url "$url" >/dev/null
   read -r cid csecret < <(create_client "$url" confidential client-credentials)
@@ -227,7 +228,7 @@ for backend in $BACKENDS; do
   echo "peak RSS ($backend): $(( ${RESULT[$backend,rss]} / 1024 )) MiB"
   if [ -n "${RESULT[$backend,disk]:-}" ]; then echo "${RESULT[$backend,disk]}"; fi
 done
-for pg in postgres postgres-plain; do
+for pg in postgres postgres-tls postgres-plain; do
   if [[ " $BACKENDS " == *" sqlite "* && " $BACKENDS " == *" $pg "* ]]; then
     echo
     echo "| conns | scenario | $pg / sqlite req/s |"

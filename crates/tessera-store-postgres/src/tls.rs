@@ -3,13 +3,18 @@
 //! | sslmode | encrypted | the server's certificate |
 //! | --- | --- | --- |
 //! | `disable` | never | - |
-//! | `prefer` (default) | when the server offers it | not checked |
+//! | no `sslmode`, every host loopback | never | - |
+//! | `prefer` (default otherwise) | when the server offers it | not checked |
 //! | `require` | always | not checked, unless `sslrootcert` is given (then as `verify-ca`) |
 //! | `verify-ca` | always | signed by `sslrootcert` |
 //! | `verify-full` | always | signed by `sslrootcert` and naming the host connected to |
 //!
 //! As in libpq, only `verify-full` protects against an attacker who can redirect the
-//! connection; `require` only against one who listens.
+//! connection; `require` only against one who listens. Unlike libpq, a URL without `sslmode`
+//! whose hosts are all loopback (`localhost`, `127.0.0.0/8`, `::1`) is not encrypted: nobody
+//! but the machine's own administrator can listen there, who can read the node's memory
+//! anyway, and TLS cost such a deployment a quarter of its PostgreSQL throughput
+//! (BENCHMARKS.md). `sslmode=prefer` written out keeps libpq's behaviour.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,13 +63,15 @@ pub fn split_url(url: &str) -> Result<(String, TlsSettings), String> {
         mode: SslMode::Prefer,
         root_cert: None,
     };
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_owned(), settings));
-    };
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut kept = Vec::new();
+    let mut given = false;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("sslmode", v)) => settings.mode = SslMode::parse(v)?,
+            Some(("sslmode", v)) => {
+                settings.mode = SslMode::parse(v)?;
+                given = true;
+            }
             Some(("sslrootcert", v)) => {
                 let path = tessera_core::form::decode(v.as_bytes())
                     .map_err(|_| "sslrootcert is not a valid path".to_owned())?;
@@ -78,7 +85,32 @@ pub fn split_url(url: &str) -> Result<(String, TlsSettings), String> {
     } else {
         format!("{base}?{}", kept.join("&"))
     };
+    if !given && only_loopback(&rest) {
+        settings.mode = SslMode::Disable;
+    }
     Ok((rest, settings))
+}
+
+/// Whether every host of a URL is this machine's loopback (a URL that does not parse is not:
+/// its error is the caller's to report).
+fn only_loopback(url: &str) -> bool {
+    use tokio_postgres::config::Host;
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return false;
+    };
+    let hosts = config.get_hosts();
+    !hosts.is_empty()
+        && hosts.iter().all(|h| match h {
+            Host::Tcp(name) => {
+                name.eq_ignore_ascii_case("localhost")
+                    || name
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            // TLS is never used over a Unix socket.
+            Host::Unix(_) => true,
+        })
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -293,6 +325,27 @@ mod tests {
             (rest.as_str(), s.mode),
             ("postgres://u@db/t", SslMode::Prefer)
         );
+        // Loopback without an sslmode: plain text; with one, as written.
+        for url in [
+            "postgres://u@127.0.0.1:5432/t",
+            "postgres://u@localhost/t",
+            "postgres://u@[::1]:5432/t",
+            "postgresql://u@127.0.0.2/t?application_name=x",
+        ] {
+            assert_eq!(
+                split_url(url).expect("valid").1.mode,
+                SslMode::Disable,
+                "{url}"
+            );
+        }
+        for (url, mode) in [
+            ("postgres://u@127.0.0.1/t?sslmode=prefer", SslMode::Prefer),
+            ("postgres://u@localhost/t?sslmode=require", SslMode::Require),
+            ("postgres://u@localhost.example/t", SslMode::Prefer),
+            ("postgres://u@128.0.0.1/t", SslMode::Prefer),
+        ] {
+            assert_eq!(split_url(url).expect("valid").1.mode, mode, "{url}");
+        }
         assert!(split_url("postgres://u@db/t?sslmode=paranoid").is_err());
         assert!(
             connector(&TlsSettings {

@@ -182,8 +182,12 @@ async fn tls_modes_against_a_certificate_this_test_makes() {
         assert!(encrypted(&full).await);
         assert!(encrypted(&with_tls(&schema.url, "sslmode=require")).await);
         assert!(
-            encrypted(&schema.url).await,
-            "prefer, the default, encrypts when the server offers it"
+            encrypted(&with_tls(&schema.url, "sslmode=prefer")).await,
+            "prefer encrypts when the server offers it"
+        );
+        assert!(
+            !encrypted(&schema.url).await,
+            "without an sslmode, a loopback connection is plain text"
         );
         assert!(!encrypted(&with_tls(&schema.url, "sslmode=disable")).await);
         let err = store_works(&with_tls(
