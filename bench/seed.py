@@ -33,6 +33,24 @@ def token_text(prefix: str) -> str:
     return body + base64.urlsafe_b64encode(crc).decode().rstrip("=")
 
 
+def known_token(prefix: str, sqlite: bool) -> tuple:
+    """A new token of Tessera's format and its digest as a SQL literal of the dialect."""
+    text = token_text(prefix)
+    hexd = hashlib.sha256(text.encode()).hexdigest()
+    return text, (f"X'{hexd}'" if sqlite else f"'\\x{hexd}'::bytea")
+
+
+def quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def client_and_user(url: str, client_id: str, username: str) -> tuple:
+    """The primary keys of a client (by client id) and a user (by username)."""
+    client = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = {quote(client_id)};"))
+    user = int(run_sql(url, f"SELECT id FROM users WHERE username = {quote(username)};"))
+    return client, user
+
+
 def run_sql(url: str, script: str) -> str:
     if url.startswith("sqlite://"):
         cmd = ["sqlite3", "-batch", "-bail", url[len("sqlite://"):]]
@@ -49,19 +67,15 @@ def seed_codes(url: str, client_id: str, username: str, redirect: str, count: in
     """COUNT unused authorization codes for `openid` of USERNAME, valid for an hour, written
     in clear to OUT: the code exchange (S5) measured without the browser sign-in before it."""
     sqlite = url.startswith("sqlite://")
-    q = lambda v: "'" + v.replace("'", "''") + "'"
-    client_pk = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = {q(client_id)};"))
-    user_pk = int(run_sql(url, f"SELECT id FROM users WHERE username = {q(username)};"))
+    client_pk, user_pk = client_and_user(url, client_id, username)
     now = int(time.time())
     true = "1" if sqlite else "TRUE"
     texts, values = [], []
     for _ in range(count):
-        text = token_text("tsac_")
+        text, literal = known_token("tsac_", sqlite)
         texts.append(text)
-        hexd = hashlib.sha256(text.encode()).hexdigest()
-        literal = f"X'{hexd}'" if sqlite else f"'\\x{hexd}'::bytea"
-        values.append(f"({literal}, {client_pk}, {user_pk}, {q(redirect)}, {true}, 'openid', "
-                      f"{now}, {now + 3600}, {now})")
+        values.append(f"({literal}, {client_pk}, {user_pk}, {quote(redirect)}, {true}, "
+                      f"'openid', {now}, {now + 3600}, {now})")
     script = "BEGIN;\n"
     for k in range(0, len(values), 10_000):
         script += ("INSERT INTO authorization_codes (digest, client_id, user_id, redirect_uri, "
@@ -76,17 +90,13 @@ def seed_refresh(url: str, client_id: str, username: str, count: int, out: str) 
     """COUNT password grants of USERNAME to CLIENT_ID, each with one live refresh token (its
     access token long expired), written in clear to OUT: refresh rotations to measure."""
     sqlite = url.startswith("sqlite://")
-    q = lambda v: "'" + v.replace("'", "''") + "'"
-    client_pk = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = {q(client_id)};"))
-    user_pk = int(run_sql(url, f"SELECT id FROM users WHERE username = {q(username)};"))
+    client_pk, user_pk = client_and_user(url, client_id, username)
     base = int(run_sql(url, "SELECT COALESCE(MAX(id), 0) FROM grants;"))
     now = int(time.time())
     texts, grants, tokens = [], [], []
     for i in range(1, count + 1):
-        text = token_text("tsrt_")
+        text, literal = known_token("tsrt_", sqlite)
         texts.append(text)
-        hexd = hashlib.sha256(text.encode()).hexdigest()
-        literal = f"X'{hexd}'" if sqlite else f"'\\x{hexd}'::bytea"
         grants.append(f"({base + i}, {client_pk}, {user_pk}, 'password', 'read', {now}, "
                       f"{now + 86400}, {now})")
         tokens.append(f"({literal}, {base + i}, 'read', {now}, {now + 86400})")
@@ -115,8 +125,7 @@ def main() -> None:
     url, client_id, live, dead, sample, sample_file = sys.argv[2:8]
     live, dead, sample = int(live), int(dead), int(sample)
     sqlite = url.startswith("sqlite://")
-    esc = client_id.replace("'", "''")
-    client_pk = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = '{esc}';"))
+    client_pk = int(run_sql(url, f"SELECT id FROM clients WHERE client_id = {quote(client_id)};"))
     base = int(run_sql(url, "SELECT COALESCE(MAX(id), 0) FROM grants;"))
     now = int(time.time())
     year = 365 * 86400
@@ -163,10 +172,8 @@ def main() -> None:
     texts = []
     values = []
     for j in range(min(sample, live)):
-        text = token_text("tsat_")
+        text, literal = known_token("tsat_", sqlite)
         texts.append(text)
-        hexd = hashlib.sha256(text.encode()).hexdigest()
-        literal = f"X'{hexd}'" if sqlite else f"'\\x{hexd}'::bytea"
         values.append(f"({base + 1 + j * step}, {literal})")
     script = pragmas + "BEGIN;\nCREATE TEMP TABLE known (grant_id BIGINT PRIMARY KEY, digest BYTEA);\n"
     for k in range(0, len(values), 10_000):
