@@ -7,13 +7,15 @@ BIN="$ROOT/target/release/tessera"
 PG_SERVER_URL=${TESSERA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 WORK=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 SERVER_PID=""
-PG_DATABASES=()
 
 cleanup_bench() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-  for db in "${PG_DATABASES[@]}"; do
-    psql "$PG_SERVER_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
-  done
+  # fresh_db runs in a command substitution (a subshell), so it lists what it made in a file.
+  if [ -f "$WORK/pg-databases" ]; then
+    while read -r db; do
+      psql "$PG_SERVER_URL/postgres" -qAtc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+    done < "$WORK/pg-databases"
+  fi
   rm -rf "$WORK"
 }
 trap cleanup_bench EXIT
@@ -36,7 +38,7 @@ fresh_db() {
     postgres|postgres-tls|postgres-plain)
       local name="tessera_bench_$$_$RANDOM"
       psql "$PG_SERVER_URL/postgres" -qAtc "CREATE DATABASE $name" >/dev/null
-      PG_DATABASES+=("$name")
+      echo "$name" >> "$WORK/pg-databases"
       case "$1" in
         postgres-plain) echo "$PG_SERVER_URL/$name?sslmode=disable" ;;
         postgres-tls) echo "$PG_SERVER_URL/$name?sslmode=prefer" ;;
