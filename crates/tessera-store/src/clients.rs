@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use tessera_core::UnixTime;
 use tessera_core::client::{AccessTokenFormat, Client, ClientType, GrantType, SecretHash};
+use tessera_core::registration::Registration;
 
 use crate::StoreResult;
 
@@ -40,6 +41,26 @@ pub struct ClientUpdate {
     pub logout_revokes_grants: bool,
     pub allowed_scopes: Option<String>,
     pub updated_at: UnixTime,
+}
+
+impl ClientUpdate {
+    /// What a checked registration changes in an existing client, under `name`: every field
+    /// a registrant may change (the type, the client id, the secret and `introspect_any`
+    /// stay as they are).
+    pub fn from_registration(registration: Registration, name: String, now: UnixTime) -> Self {
+        Self {
+            name,
+            grant_types: registration.grant_types,
+            redirect_uris: registration.redirect_uris,
+            post_logout_redirect_uris: registration.post_logout_redirect_uris,
+            allowed_origins: registration.allowed_origins,
+            algorithm: registration.algorithm,
+            access_token_format: registration.access_token_format,
+            logout_revokes_grants: registration.logout_revokes_grants,
+            allowed_scopes: registration.allowed_scopes,
+            updated_at: now,
+        }
+    }
 }
 
 #[async_trait]

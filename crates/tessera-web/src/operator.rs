@@ -231,25 +231,15 @@ impl Operator {
         let client = self.application(client_id).await?;
         let registration = changes.apply(&client);
         registration.check()?;
+        let name = registration
+            .name
+            .clone()
+            .unwrap_or_else(|| client.name.clone());
         let found = self
             .store
             .update_client(
                 client.id,
-                ClientUpdate {
-                    name: registration
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| client.name.clone()),
-                    grant_types: registration.grant_types,
-                    redirect_uris: registration.redirect_uris,
-                    post_logout_redirect_uris: registration.post_logout_redirect_uris,
-                    allowed_origins: registration.allowed_origins,
-                    algorithm: registration.algorithm,
-                    access_token_format: registration.access_token_format,
-                    logout_revokes_grants: registration.logout_revokes_grants,
-                    allowed_scopes: registration.allowed_scopes,
-                    updated_at: self.now(),
-                },
+                ClientUpdate::from_registration(registration, name, self.now()),
             )
             .await?;
         if !found {

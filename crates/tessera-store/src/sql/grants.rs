@@ -78,56 +78,33 @@ async fn insert_grant_statement(
         created_at, expires_at, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id), \
         a AS (INSERT INTO access_tokens (digest, grant_id, scope, issued_at, expires_at) \
         SELECT CAST($8 AS BYTEA), id, CAST($9 AS TEXT), CAST($10 AS BIGINT), CAST($11 AS BIGINT) FROM g)";
-    let row = match rt {
-        None => {
-            let sql = format!("{GRANT} SELECT id FROM g");
-            c.query_opt(
-                &sql,
-                params![
-                    grant.client_pk,
-                    grant.user_id,
-                    grant.kind.as_str(),
-                    &grant.scope,
-                    grant.created_at,
-                    grant.expires_at,
-                    grant.auth_time,
-                    &at.digest,
-                    &at.scope,
-                    at.issued_at,
-                    at.expires_at
-                ],
-            )
-            .await?
-        }
+    // The grant's and access token's parameters, then the refresh token's where there is one.
+    let mut values = params![
+        grant.client_pk,
+        grant.user_id,
+        grant.kind.as_str(),
+        &grant.scope,
+        grant.created_at,
+        grant.expires_at,
+        grant.auth_time,
+        &at.digest,
+        &at.scope,
+        at.issued_at,
+        at.expires_at
+    ]
+    .to_vec();
+    let sql = match rt {
+        None => format!("{GRANT} SELECT id FROM g"),
         Some(rt) => {
-            let sql = format!(
+            values.extend_from_slice(params![&rt.digest, &rt.scope, rt.issued_at, rt.expires_at]);
+            format!(
                 "{GRANT}, r AS (INSERT INTO refresh_tokens (digest, grant_id, scope, issued_at, \
                  expires_at) SELECT CAST($12 AS BYTEA), id, CAST($13 AS TEXT), \
                  CAST($14 AS BIGINT), CAST($15 AS BIGINT) FROM g) SELECT id FROM g"
-            );
-            c.query_opt(
-                &sql,
-                params![
-                    grant.client_pk,
-                    grant.user_id,
-                    grant.kind.as_str(),
-                    &grant.scope,
-                    grant.created_at,
-                    grant.expires_at,
-                    grant.auth_time,
-                    &at.digest,
-                    &at.scope,
-                    at.issued_at,
-                    at.expires_at,
-                    &rt.digest,
-                    &rt.scope,
-                    rt.issued_at,
-                    rt.expires_at
-                ],
             )
-            .await?
         }
     };
+    let row = c.query_opt(&sql, &values).await?;
     row.ok_or_else(|| bad_row("inserted grant"))?.take()
 }
 

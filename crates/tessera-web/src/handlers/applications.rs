@@ -458,18 +458,7 @@ pub async fn update(
         .store
         .update_client(
             client.id,
-            ClientUpdate {
-                name: fields.name.clone(),
-                grant_types: registration.grant_types,
-                redirect_uris: registration.redirect_uris,
-                post_logout_redirect_uris: registration.post_logout_redirect_uris,
-                allowed_origins: registration.allowed_origins,
-                algorithm: registration.algorithm,
-                access_token_format: registration.access_token_format,
-                logout_revokes_grants: registration.logout_revokes_grants,
-                allowed_scopes: registration.allowed_scopes,
-                updated_at: state.now(),
-            },
+            ClientUpdate::from_registration(registration, fields.name.clone(), state.now()),
         )
         .await;
     match updated {
